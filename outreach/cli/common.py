@@ -6,7 +6,7 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
@@ -58,7 +58,7 @@ def fail(message: str, *, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
-def run(ctx: typer.Context, body: Callable[[Settings], Awaitable[T]]) -> T:
+def run(ctx: typer.Context, body: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
     """Load the settings and run ``body`` on a new event loop, translating errors.
 
     ``OutreachError`` becomes one line on stderr with exit 1; Ctrl-C exits 130.
@@ -75,7 +75,7 @@ def run(ctx: typer.Context, body: Callable[[Settings], Awaitable[T]]) -> T:
 
 def run_db(
     ctx: typer.Context,
-    body: Callable[[Settings], Awaitable[T]],
+    body: Callable[[Settings], Coroutine[Any, Any, T]],
     *,
     create: bool = False,
     migrate: bool = False,
