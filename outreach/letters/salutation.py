@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 LANGUAGES = ("en", "fr", "de", "it", "es")
 
+# "On." (Onorevole), "Avv." and "Ing." are used for women and men alike: no gender.
 _MALE = {"mr", "m", "monsieur", "herr", "sr", "senor", "señor", "don", "sig", "signor",
-         "signore", "dott", "avv", "ing", "on"}
+         "signore", "dott"}
 _FEMALE = {"ms", "mrs", "miss", "mme", "madame", "mlle", "frau", "sra", "senora", "señora",
            "dona", "doña", "sigra", "signora", "dottssa", "dott.ssa", "avvssa"}
 _DOCTOR = {"dr", "dra", "doctor", "doctora", "dott", "dottssa"}
