@@ -8,14 +8,14 @@ Times are timezone-aware UTC.
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
 
 
-class ContactKind(str, Enum):
+class ContactKind(StrEnum):
     MEP = "mep"
     GOVERNMENT = "government"
     MINISTRY = "ministry"
@@ -24,7 +24,7 @@ class ContactKind(str, Enum):
     OTHER = "other"
 
 
-class CampaignState(str, Enum):
+class CampaignState(StrEnum):
     DRAFT = "draft"
     PLANNED = "planned"
     SENDING = "sending"
@@ -33,7 +33,7 @@ class CampaignState(str, Enum):
     CANCELLED = "cancelled"
 
 
-class DeliveryState(str, Enum):
+class DeliveryState(StrEnum):
     PLANNED = "planned"
     SENDING = "sending"
     SENT = "sent"

@@ -33,6 +33,7 @@ async def initialise(
         tmp.replace(config_path)
         created = True
     settings = load_settings(config_path)
-    async with open_db(settings.database_url, create=True, migrate=False, check_schema=False) as ctx:
+    url = settings.database_url
+    async with open_db(url, create=True, migrate=False, check_schema=False) as ctx:
         applied = await upgrade(ctx)
     return InitResult(config_path, created, settings.database_url, applied)
