@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.context import TortoiseContext
 from tortoise.exceptions import ConfigurationError, DBConnectionError, OperationalError
 from tortoise.migrations.executor import MigrationExecutor
@@ -63,6 +64,20 @@ def _safe_url(url: str) -> str:
         netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
         return parts._replace(netloc=netloc).geturl()
     return url
+
+
+#: the database engine whose SQL Tortoise has cached in this process
+_cached_engine = ""
+
+
+def _forget_sql_of_other_engine(engine: str) -> None:
+    """Tortoise caches each model's INSERT/DELETE SQL per connection *name*, process-wide:
+    after SQLite, a PostgreSQL database opened under the same name would get SQLite's
+    ``?`` placeholders. Drop that cache when the engine changes."""
+    global _cached_engine
+    if _cached_engine and _cached_engine != engine:
+        EXECUTOR_CACHE.clear()
+    _cached_engine = engine
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -140,6 +155,7 @@ async def open_db(
         if not path.parent.exists():
             raise DatabaseError("folder does not exist", place=str(path.parent))
     config = tortoise_config(url)
+    _forget_sql_of_other_engine(str(config["connections"]["default"]["engine"]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ctx = TortoiseContext()

@@ -23,6 +23,7 @@ def test_init_is_idempotent(cli, workspace: Path) -> None:
     assert "applied  0001_initial" in status.stdout
 
 
+@pytest.mark.sqlite_only
 def test_default_config_uses_placeholder_sender_and_sqlite(workspace: Path) -> None:
     settings = load_settings(workspace / "outreach.toml")
     assert settings.uses_placeholder_sender
@@ -82,6 +83,7 @@ def test_rendered_config_round_trips_awkward_values(tmp_path: Path) -> None:
     assert settings.actor == "Zoë"
 
 
+@pytest.mark.sqlite_only
 def test_missing_database_is_reported(cli, workspace: Path) -> None:
     os.remove(workspace / "outreach.db")
     result = cli("db", "status")
