@@ -9,6 +9,7 @@ import typer
 from outreach import __version__
 from outreach.cli import campaign, contacts, database, replies, report, templates
 from outreach.cli.common import AppState, state
+from outreach.cli.demo import demo_command
 from outreach.cli.setup import init_command
 
 app = typer.Typer(
@@ -34,7 +35,9 @@ def root(
     config: Annotated[
         str | None,
         typer.Option(
-            "--config", envvar="OUTREACH_CONFIG", help="Configuration file (default ./outreach.toml)."
+            "--config",
+            envvar="OUTREACH_CONFIG",
+            help="Configuration file (default ./outreach.toml).",
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only results and errors.")] = False,
@@ -49,6 +52,7 @@ def root(
 
 
 app.command("init")(init_command)
+app.command("demo")(demo_command)
 app.add_typer(database.app, name="db")
 app.add_typer(contacts.app, name="contacts")
 app.add_typer(templates.app, name="templates")

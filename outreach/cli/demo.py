@@ -1,0 +1,51 @@
+"""`outreach demo`: the first command of the README."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from outreach.campaigns.demo import make_folder, run_demo
+from outreach.cli.common import console as _console
+from outreach.cli.common import run
+
+
+def console() -> Console:
+    """Standard output; wide enough for the tables when it is not a terminal."""
+    out = _console()
+    if not out.is_terminal:
+        out.width = 160
+    return out
+
+
+STATES = ("planned", "sending", "sent", "deferred", "failed", "unknown", "skipped")
+
+
+def demo_command(
+    ctx: typer.Context,
+    directory: Annotated[Path | None, typer.Option(
+        "--dir", help="Workspace folder (default: a fresh temporary folder).")] = None,
+) -> None:
+    """Import the sample targets, plan the letters and send them to a local capture server."""
+    folder = make_folder(directory)
+    report = run(ctx, lambda settings: run_demo(folder))
+    out = console()
+    out.print(f"workspace: {report.folder}")
+    out.print(f"{report.imported} sample targets imported")
+    table = Table(title="campaigns", box=box.SIMPLE)
+    table.add_column("campaign")
+    table.add_column("state")
+    for key in STATES:
+        table.add_column(key, justify="right")
+    for row in report.campaigns:
+        table.add_row(row.name, row.state, *(str(row.counts.get(k, 0)) for k in STATES))
+    out.print(table)
+    if report.eml_folder is not None:
+        out.print(f"{report.letters} letters captured in {report.maildir} (Maildir) and as "
+                  f".eml files in {report.eml_folder}")
+    out.print(f"next: cd {report.folder} && outreach campaign status demo-meps")
