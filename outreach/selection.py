@@ -347,3 +347,4 @@ _register_builtins()
 
 # fields of later features (status, stance.ASK, campaign) register themselves on import
 import outreach.replies.status  # noqa: E402,F401
+from outreach.report import followups as _followups  # noqa: E402,F401  (follow-up-due)

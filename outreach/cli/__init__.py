@@ -11,6 +11,7 @@ from outreach.cli import campaign, contacts, database, replies, report, template
 from outreach.cli.common import AppState, state
 from outreach.cli.demo import demo_command
 from outreach.cli.setup import init_command
+from outreach.cli.worker import worker_command
 
 app = typer.Typer(
     name="outreach",
@@ -58,7 +59,8 @@ app.add_typer(contacts.app, name="contacts")
 app.add_typer(templates.app, name="templates")
 app.add_typer(campaign.app, name="campaign")
 app.add_typer(replies.app, name="replies")
-app.add_typer(report.app, name="report")
+app.command("report")(report.report_command)
+app.command("worker")(worker_command)
 
 
 def main() -> None:

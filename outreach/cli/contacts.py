@@ -153,6 +153,11 @@ def list_command(
     search: Annotated[
         str | None, typer.Option("--search", help="Part of name, e-mail or organisation.")
     ] = None,
+    campaign: Annotated[
+        str | None,
+        typer.Option("--campaign", help="Read status=… in this campaign; show its status "
+                     "(or follow-up-due) and the latest stances."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """List contacts, filtered with --where FIELD=VALUE or the shorthands."""
@@ -168,6 +173,10 @@ def list_command(
     selection = parse_selection(where, *extra)
 
     async def body(settings: Settings) -> list[dict[str, Any]]:
+        if campaign is not None:
+            from outreach.report.followups import list_in_campaign
+
+            return await list_in_campaign(selection, campaign)
         return await manage.list_contacts(selection)
 
     rows = run_db(ctx, body)
@@ -188,7 +197,7 @@ def list_command(
             r["political_group"],
             ";".join(r["committees"]),
             ";".join(r["tags"]),
-            r["status"],
+            r.get("campaign_status", r["status"]),
         )
     console().print(table)
     info(ctx, f"{len(rows)} contact(s) ({selection.describe()})")
@@ -221,7 +230,8 @@ def show_command(
     out.print("timeline:")
     for entry in data["timeline"]:
         actor = entry["details"].get("actor", "")
-        out.print(f"  {entry['at'][:19]}  {entry['summary']}  [{actor}]", markup=False)
+        by = f"  [{actor}]" if actor else ""  # letters and replies have no actor
+        out.print(f"  {entry['at'][:19]}  {entry['summary']}{by}", markup=False)
 
 
 def _tagging(

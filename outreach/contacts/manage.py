@@ -92,6 +92,10 @@ class TimelineEntry:
 
 TimelineProvider = Callable[[Contact], Awaitable[list[TimelineEntry]]]
 _PROVIDERS: list[TimelineProvider] = []
+#: audit actions another provider tells better (left out of the audit entries)
+SUPERSEDED_ACTIONS: set[str] = set()
+#: action → its one-line description from the event's details (added by later features)
+DESCRIBERS: dict[str, Callable[[dict[str, Any]], str]] = {}
 
 
 def register_timeline(provider: TimelineProvider) -> None:
@@ -102,6 +106,8 @@ def register_timeline(provider: TimelineProvider) -> None:
 
 def _describe(event: Event) -> str:
     details = event.detail_dict
+    if event.action in DESCRIBERS:
+        return DESCRIBERS[event.action](details)
     if event.action == "contacts.import":
         change = details.get("change", "")
         source = details.get("source", "")
@@ -127,6 +133,7 @@ async def _events(contact: Contact) -> list[TimelineEntry]:
             details={"actor": e.actor, **e.detail_dict},
         )
         for e in events
+        if e.action not in SUPERSEDED_ACTIONS
     ]
 
 
@@ -240,3 +247,7 @@ async def opt_out(ref: str, *, reason: str = "", actor: str) -> OptOut:
         row = await Suppression.create(email=address, email_hash=digest, reason=OPT_OUT, note=note)
         await record(actor, "contacts.opt-out", contact=contact_id, note=note, suppression=row.id)
     return OptOut(email=address, contact_id=contact_id, already=False)
+
+
+# letters, replies and stance changes join the timeline on import (issue #6)
+import outreach.report.timeline  # noqa: E402,F401
