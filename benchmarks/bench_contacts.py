@@ -145,7 +145,7 @@ def main() -> None:
         f"| {lst:.2f} s | ≤ 1.5 s |",
         f"| CPU time (user + system) of the import / the listing | "
         f"{statistics.median(CPU['import']):.2f} s / {statistics.median(CPU['list']):.2f} s | — |",
-        f"| for comparison, `outreach --version` (CLI start-up: imports of every command) | "
+        f"| for comparison, `outreach --version` (CLI start-up) | "
         f"{statistics.median(starts):.2f} s wall, "
         f"{statistics.median(CPU['--version']):.2f} s CPU | — |",
         "",
