@@ -169,20 +169,39 @@ async def open_db(
             raise DatabaseError(
                 f"cannot open database: {type(exc).__name__}: {exc}", place=_safe_url(url)
             ) from None
-        if migrate:
-            try:
-                await upgrade(ctx)
-            except sqlite3.OperationalError as exc:
-                raise DatabaseError(f"cannot upgrade: {exc}", place=_safe_url(url)) from None
-        elif check_schema:
-            _, pending = await schema_status(ctx)
-            if pending:
-                raise DatabaseError(
-                    f"the database schema is behind this version ({len(pending)} "
-                    "migration(s) pending); run `outreach db upgrade`",
-                    place=_safe_url(url),
-                )
-        yield ctx
+        try:
+            if migrate:
+                try:
+                    await upgrade(ctx)
+                except sqlite3.OperationalError as exc:
+                    raise DatabaseError(f"cannot upgrade: {exc}", place=_safe_url(url)) from None
+            elif check_schema:
+                _, pending = await schema_status(ctx)
+                if pending:
+                    raise DatabaseError(
+                        f"the database schema is behind this version ({len(pending)} "
+                        "migration(s) pending); run `outreach db upgrade`",
+                        place=_safe_url(url),
+                    )
+            yield ctx
+        except DatabaseError as exc:  # e.g. a newer schema: say which database
+            exc.place = exc.place or _safe_url(url)
+            raise
+        except (OperationalError, sqlite3.OperationalError) as exc:
+            trouble = _sqlite_trouble(str(exc))
+            if path is None or trouble is None:
+                raise
+            raise DatabaseError(trouble, place=str(path)) from None
+
+
+def _sqlite_trouble(text: str) -> str | None:
+    """What a SQLite failure that is not a bug means to the user (None: a bug)."""
+    if "database is locked" in text:
+        return (f"locked by another process (waited {BUSY_TIMEOUT_MS / 1000:g} s); "
+                "nothing was changed, try again when it has finished")
+    if "readonly database" in text:
+        return "the database file is read-only; nothing was changed"
+    return None
 
 
 async def get_setting(key: str, *, create: bool = True) -> str:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from outreach import ids
 from outreach.config import CONFIG_NAME, load_settings, render_config
-from outreach.db import open_db, upgrade
+from outreach.contacts.suppress import SALT_KEY
+from outreach.db import get_setting, open_db, upgrade
 
 
 @dataclass
@@ -36,4 +38,8 @@ async def initialise(
     url = settings.database_url
     async with open_db(url, create=True, migrate=False, check_schema=False) as ctx:
         applied = await upgrade(ctx)
+        # the installation secrets, made now so that no later command (even a failing
+        # one) has to write them
+        for key in (ids.MESSAGE_ID_KEY, SALT_KEY):
+            await get_setting(key)
     return InitResult(config_path, created, settings.database_url, applied)

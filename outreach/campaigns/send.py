@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -9,6 +10,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+
+import aiosmtplib
 
 from outreach import audit, ids
 from outreach.campaigns.manage import get_campaign, set_state, settle_campaign
@@ -24,7 +27,13 @@ from outreach.sending.dkim import signer_for
 from outreach.sending.engine import Progress, Sender, SendPlan, Tally
 from outreach.sending.outcome import Outcome
 from outreach.sending.pacing import Clock, Pace, utcnow
-from outreach.sending.relay import RelayConfig, RelayUrl, Session, parse_relay_url
+from outreach.sending.relay import (
+    RelayConfig,
+    RelayUrl,
+    Session,
+    open_session,
+    parse_relay_url,
+)
 
 
 @asynccontextmanager
@@ -42,6 +51,23 @@ async def open_relay(
                          insecure=unsafe, timeout=settings.smtp.timeout)
     config.check()
     yield config
+
+
+async def _check_login(
+    settings: Settings, *, password: str | None, insecure: bool | None
+) -> None:
+    """Connect and log in once before anything is written, so a refused login or TLS
+    policy changes nothing. An unreachable relay is left to the sender, which pauses
+    the campaign with the reason."""
+    if parse_relay_url(settings.smtp.url).scheme == "capture":
+        return
+    async with open_relay(settings, password=password, insecure=insecure) as relay:
+        session = Session(relay)
+        try:
+            await session.connect()  # TransportError: login, TLS policy
+        except (OSError, aiosmtplib.SMTPException):
+            return
+        await session.quit()
 
 
 @dataclass
@@ -67,10 +93,15 @@ async def send_campaign(
     name: str, *, settings: Settings, limit: int | None = None, concurrency: int | None = None,
     once: bool = False, progress: Progress | None = None, clock: Clock = utcnow,
     password: str | None = None, insecure: bool | None = None, owner: str | None = None,
+    shutdown: asyncio.Event | None = None,
 ) -> SendSummary:
-    """Send what is due (and, unless ``once``, wait for the rest); see :mod:`engine`."""
+    """Send what is due (and, unless ``once``, wait for the rest); see :mod:`engine`.
+
+    Setting ``shutdown`` (SIGTERM) stops the sender gracefully: nothing is left ``sending``.
+    """
     campaign = await get_campaign(name)
     _check_sendable(campaign)
+    await _check_login(settings, password=password, insecure=insecure)
     if campaign.state != CampaignState.SENDING.value:
         await set_state(campaign, CampaignState.SENDING)
         await audit.record(settings.actor, "campaign.send", campaign=campaign)
@@ -88,7 +119,8 @@ async def send_campaign(
             limit=limit, once=once, signer=signer_for(settings),
         )
         started = time.perf_counter()
-        report = await Sender(plan, clock=clock, progress=progress, owner=owner).run()
+        report = await Sender(plan, clock=clock, progress=progress, owner=owner,
+                              shutdown=shutdown).run()
         seconds = time.perf_counter() - started
     if report.paused_reason:
         reason = (f"{report.paused_reason}. Letters not yet attempted stay planned; check the "
@@ -182,8 +214,7 @@ async def send_proof(
     if signer is not None:
         message = signer.sign(message)
     async with open_relay(settings, password=password, insecure=insecure) as relay:
-        session = Session(relay)
-        await session.connect()
+        session = await open_session(relay)
         try:
             outcome = await session.send(
                 sender=campaign.from_address or settings.sender.address, recipient=address,

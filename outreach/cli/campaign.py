@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import sys
@@ -30,12 +31,21 @@ from rich.text import Text
 from outreach.campaigns import manage, preview, send
 from outreach.campaigns.plan import plan_campaign
 from outreach.cli.common import console as _console
-from outreach.cli.common import err_console, fail, info, print_json, run_db, state
+from outreach.cli.common import (
+    err_console,
+    fail,
+    info,
+    print_json,
+    run_db,
+    state,
+    warn_insecure,
+)
 from outreach.config import Settings, secret
-from outreach.errors import InputError
+from outreach.errors import InputError, OutreachError
 from outreach.sending import ledger
 from outreach.sending.pacing import Pace, Window, parse_rate
 from outreach.sending.relay import parse_relay_url
+from outreach.sending.worker import stop_on_signals
 
 app = typer.Typer(help="Create, plan, preview and send campaigns.", no_args_is_help=True)
 
@@ -260,8 +270,14 @@ def send_cmd(
 ) -> None:
     """Send what is due, paced; wait for the rest unless --once."""
     st = state(ctx)
-    settings = st.settings()
-    password = _password(settings)
+    try:  # outside run_db: a bad configuration or [smtp] url is one line, not a traceback
+        settings = st.settings()
+        password = _password(settings)
+        relay = parse_relay_url(settings.smtp.url)
+        if (insecure or settings.smtp.insecure) and relay.scheme == "smtp" and not relay.loopback:
+            warn_insecure("SMTP", relay.place)
+    except OutreachError as exc:
+        fail(str(exc))
     unsafe = True if insecure else None
     if proof:
         result = run_db(ctx, lambda s: send.send_proof(
@@ -290,10 +306,12 @@ def send_cmd(
         total = counts["planned"] + counts["deferred"]
         if limit is not None:
             total = min(total, limit)
-        with progress_bar(ctx, "sending", total=total) as bar:
+        with progress_bar(ctx, "sending", total=total) as bar, \
+                stop_on_signals(asyncio.Event()) as shutdown:
+            # SIGTERM / first Ctrl-C: finish the letters in progress, give back the rest
             return await send.send_campaign(
                 name, settings=s, limit=limit, concurrency=concurrency, once=once,
-                password=password, insecure=unsafe,
+                password=password, insecure=unsafe, shutdown=shutdown,
                 progress=lambda tally: bar(tally.attempted + tally.skipped, total))
 
     summary = run_db(ctx, body)

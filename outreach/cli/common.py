@@ -89,6 +89,12 @@ def run_db(
     return run(ctx, wrapped)
 
 
+def warn_insecure(what: str, place: str) -> None:
+    """The warning ``--insecure`` owes, given before connecting (so even when it fails)."""
+    sys.stderr.write(f"warning: --insecure: plain {what} to {place} is allowed; without "
+                     "STARTTLS the password and the mail cross the network unencrypted\n")
+
+
 def print_json(data: Any) -> None:
     """JSON on standard output: UTF-8, stable key order as given, one trailing newline."""
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")

@@ -10,13 +10,21 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from outreach.cli.common import console, err_console, fail, info, print_json, run_db
+from outreach.cli.common import (
+    console,
+    err_console,
+    fail,
+    info,
+    print_json,
+    run_db,
+    warn_insecure,
+)
 from outreach.config import Settings, secret
 from outreach.contacts.manage import resolve
 from outreach.errors import InputError
 from outreach.replies import manage
 from outreach.replies.classify import KINDS
-from outreach.replies.imap import FetchReport, fetch
+from outreach.replies.imap import FetchReport, fetch, parse_imap_url
 from outreach.replies.review import ReviewItem, review_items
 from outreach.replies.stance import STANCES, parse_assignments
 from outreach.replies.store import IngestReport, import_paths
@@ -86,15 +94,20 @@ def fetch_command(
     """Fetch new mail from the campaign mailbox ([imap] url), each message exactly once."""
 
     async def body(settings: Settings) -> FetchReport:
+        since_day = _since(since)
+        url = parse_imap_url(settings.imap.url)
+        if (insecure or settings.imap.insecure) and url.scheme == "imap" and not url.loopback:
+            warn_insecure("IMAP", url.place)
         password = secret("imap")
         if password is None and settings.imap.url and sys.stdin.isatty():
             password = typer.prompt("IMAP password", hide_input=True)
         return await fetch(settings=settings, password=password, folders=folder or None,
-                           since=_since(since), insecure=True if insecure else None)
+                           since=since_day, insecure=True if insecure else None)
 
     report = run_db(ctx, body)
     for note in report.notes:
-        err_console().print(note, markup=False)
+        if not note.startswith("warning: plain IMAP"):  # warned before connecting
+            err_console().print(note, markup=False)
     _summary(ctx, report, as_json)
     if report.resets and not as_json:
         info(ctx, f"UIDVALIDITY changed in {', '.join(report.resets)}: read again from the start")

@@ -276,8 +276,9 @@ async def import_files(
     report.created, report.updated = len(plan.create), len(plan.update)
     report.suppressions = len(plan.suppress)
     report.rejected.sort(key=lambda r: _place_key(r.place))
-    if dry_run or (strict and report.rejected):
-        return report
+    nothing = not (plan.create or plan.update or plan.suppress)
+    if dry_run or (strict and report.rejected) or (nothing and report.rejected):
+        return report  # a file of only bad rows leaves no trace either
     summary = {
         "files": report.files,
         "created": report.created,

@@ -160,6 +160,13 @@ async def _starttls(client: aioimaplib.IMAP4, url: ImapUrl, context: ssl.SSLCont
     await asyncio.wait_for(protocol.capability(), client.timeout)
 
 
+def _drop(client: aioimaplib.IMAP4 | None) -> None:
+    """Close the connection of a client that never got logged in."""
+    transport = getattr(getattr(client, "protocol", None), "transport", None)
+    if transport is not None:
+        transport.close()
+
+
 async def connect(
     url: ImapUrl, *, password: str, insecure: bool = False,
     tls_context: ssl.SSLContext | None = None, seconds: float = 30.0,
@@ -167,7 +174,7 @@ async def connect(
 ) -> _Client:
     """Open, secure and log in; :class:`MailboxError` for anything that goes wrong."""
     context = tls_context or ssl.create_default_context()
-    client: aioimaplib.IMAP4
+    client: aioimaplib.IMAP4 | None = None
     try:
         if url.scheme == "imaps":
             client = aioimaplib.IMAP4_SSL(url.host, url.port, ssl_context=context, timeout=seconds)
@@ -187,10 +194,15 @@ async def connect(
         wrapped = _Client(url, client)
         login = await client.login(url.user, password)
     except ssl.SSLError as exc:
+        _drop(client)
         raise MailboxError(f"TLS failed: {exc.reason or exc}", place=url.place) from None
     except (OSError, TimeoutError, aioimaplib.AioImapException) as exc:
+        _drop(client)
         raise MailboxError(f"cannot connect: {exc or type(exc).__name__}",
                            place=url.place) from None
+    except BaseException:
+        _drop(client)
+        raise
     if login.result != "OK":
         await wrapped.close()
         raise MailboxError(f"login refused for {url.user!r}", place=url.place)

@@ -40,6 +40,9 @@ from outreach.sending.relay import RelayConfig, Session
 
 #: never sleep longer than this between looks at the ledger (other senders, resume)
 POLL_SECONDS = 1.0
+#: how often a sender with nothing left to claim looks again while other senders hold
+#: letters of the campaign (they may give some back, or finish: then it settles and exits)
+OTHERS_POLL_SECONDS = 0.25
 #: a connection idle this long is closed before use (relays drop idle sessions)
 MAX_IDLE_SECONDS = 30.0
 
@@ -158,8 +161,12 @@ class Sender:
     """One sending process's share of one campaign."""
 
     def __init__(self, plan: SendPlan, *, clock: Clock = utcnow,
-                 progress: Progress | None = None, owner: str | None = None) -> None:
+                 progress: Progress | None = None, owner: str | None = None,
+                 shutdown: asyncio.Event | None = None) -> None:
         self.plan = plan
+        #: set from outside (SIGTERM): stop claiming, finish the letter in progress on each
+        #: connection, give the rest back to `planned`, record every result, return
+        self.shutdown = shutdown
         self.clock = clock
         self.progress = progress
         self.owner = owner or new_owner()
@@ -176,6 +183,7 @@ class Sender:
         plan = self.plan
         self.report.reaped = await ledger.reap(now=self.clock(), campaign_id=plan.campaign_id)
         heartbeat = asyncio.create_task(self._heartbeat())
+        watcher = asyncio.create_task(self._watch_shutdown())
         workers = [asyncio.create_task(self._worker()) for _ in range(plan.concurrency)]
         try:
             await asyncio.gather(*workers)
@@ -184,12 +192,18 @@ class Sender:
             for task in workers:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
-            heartbeat.cancel()
-            await asyncio.gather(heartbeat, return_exceptions=True)
+            for task in (heartbeat, watcher):
+                task.cancel()
+            await asyncio.gather(heartbeat, watcher, return_exceptions=True)
             await self.recorder.flush()
         if self.fatal is not None:
             raise self.fatal
         return self.report
+
+    async def _watch_shutdown(self) -> None:
+        if self.shutdown is not None:
+            await self.shutdown.wait()
+            self.stop.set()
 
     async def _heartbeat(self) -> None:
         lease = self.plan.lease.total_seconds()
@@ -253,15 +267,20 @@ class Sender:
                         return
                 self.claimed += size  # reserved before the await: --limit holds across workers
                 deadline = time.monotonic() + plan.lease.total_seconds() * 0.8
-                results = self.recorder.take()
-                try:
-                    got = await ledger.claim(
-                        campaign_id=plan.campaign_id, owner=self.owner, batch=size,
-                        pace=plan.pace, lease=plan.lease, now=self.clock(), results=results,
-                    )
-                except BaseException:
-                    self.recorder.give_back(results)
-                    raise
+                # One claim at a time per sender: a claim that writes another connection's
+                # results commits before the next claim starts, so a connection never holds
+                # a new batch while its finished one is still `sending` in the database.
+                async with self.recorder.lock:
+                    results = self.recorder.take()
+                    try:
+                        got = await ledger.claim(
+                            campaign_id=plan.campaign_id, owner=self.owner, batch=size,
+                            pace=plan.pace, lease=plan.lease, now=self.clock(),
+                            results=results,
+                        )
+                    except BaseException:
+                        self.recorder.give_back(results)
+                        raise
                 self.claimed -= size - len(got.rows)
                 self.report.tally.skipped += got.skipped
                 if got.stopped:
@@ -287,7 +306,7 @@ class Sender:
                 plan.campaign_id, self.owner
             ):
                 # another sender holds letters: wait until it settles them or its lease ends
-                await self._sleep(POLL_SECONDS)
+                await self._sleep(OTHERS_POLL_SECONDS)
                 return True
             if due is None or (plan.once and due > self.clock()):
                 return False

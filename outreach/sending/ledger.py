@@ -197,17 +197,21 @@ async def _candidates(
     two on PostgreSQL, whose ``FOR UPDATE`` cannot follow a ``UNION``.
     """
     not_blocked = f" AND d.domain NOT IN ({marks(len(blocked))})" if blocked else ""
+    # `+d.campaign_id` keeps SQLite's planner on the (state, scheduled_at) index (the
+    # (campaign, contact) index would read every letter of the campaign). PostgreSQL cannot
+    # estimate `+col`, and sorting on a second key defeats that index: with either, every
+    # claim sorted all planned letters (~0.3 s a claim at 100,000), so it gets neither.
+    campaign = "d.campaign_id" if sql.postgres else "+d.campaign_id"
+    tie = "" if sql.postgres else ", d.id"
 
     def part(due: str) -> str:
         return (
             f"SELECT d.id, d.domain, d.state, d.contact_id, d.recipient, c.country, {due} AS due, "
             "(SELECT COUNT(*) FROM suppression s WHERE LOWER(s.email) = LOWER(d.recipient)) "
             "AS suppressed FROM delivery d LEFT JOIN contact c ON c.id = d.contact_id "
-            # `+d.campaign_id`: keep the planner on the (state, scheduled_at) index; the
-            # (campaign, contact) index would read every letter of the campaign
-            "WHERE +d.campaign_id = ? AND d.state = ? AND "
+            f"WHERE {campaign} = ? AND d.state = ? AND "
             "EXISTS (SELECT 1 FROM campaign k WHERE k.id = ? AND k.state = 'sending') "
-            f"AND {due} <= ?" + not_blocked + f" ORDER BY {due}, d.id LIMIT ?"
+            f"AND {due} <= ?" + not_blocked + f" ORDER BY {due}{tie} LIMIT ?"
         )
 
     deferred = part("d.next_attempt_at")
@@ -308,23 +312,28 @@ async def release(ids: Sequence[int], *, owner: str, now: datetime) -> int:
 async def renew(*, owner: str, until: datetime) -> int:
     """Extend every lease ``owner`` holds."""
     sql = Sql(connections.get("default"))
-    return await sql.run(
-        "UPDATE delivery SET lease_expires_at = ? WHERE lease_owner = ? AND state = 'sending'",
-        [sql.ts(until), owner],
-    )
+    where = "lease_owner = ? AND state = 'sending'"
+    skip, extra = sql.unlocked(where, [owner])
+    # a row a claim transaction holds is being settled: it needs no renewal
+    return await sql.run(f"UPDATE delivery SET lease_expires_at = ? WHERE {where}{skip}",
+                         [sql.ts(until), owner, *extra])
 
 
 async def reap(*, now: datetime, campaign_id: int | None = None) -> int:
     """Letters whose sender vanished (lease expired) become ``unknown``."""
     sql = Sql(connections.get("default"))
-    where = " AND campaign_id = ?" if campaign_id is not None else ""
-    extra = [campaign_id] if campaign_id is not None else []
+    where = "state = 'sending' AND lease_expires_at < ?"
+    args: list[Any] = [sql.ts(now)]
+    if campaign_id is not None:
+        where += " AND campaign_id = ?"
+        args.append(campaign_id)
+    # a row a transaction holds is being settled by its (living) sender: not reaped now
+    skip, extra = sql.unlocked(where, args)
     return await sql.run(
         "UPDATE delivery SET state = 'unknown', lease_expires_at = NULL, updated_at = ?, "
         "smtp_text = 'the sender stopped while sending (lease expired): it may or may not "
-        "have gone; resend with --resend-unknown' "
-        "WHERE state = 'sending' AND lease_expires_at < ?" + where,
-        [sql.ts(now), sql.ts(now), *extra],
+        f"have gone; resend with --resend-unknown' WHERE {where}{skip}",
+        [sql.ts(now), *args, *extra],
     )
 
 

@@ -209,3 +209,16 @@ class Session:
             except (aiosmtplib.SMTPException, OSError):
                 self.close()
         return outcome
+
+
+async def open_session(config: RelayConfig) -> Session:
+    """A connected, authenticated session for one-off use (a proof, a check before sending).
+
+    Unlike :meth:`Session.connect`, an unreachable relay is a :class:`TransportError` here.
+    """
+    session = Session(config)
+    try:
+        await session.connect()
+    except (OSError, aiosmtplib.SMTPException) as exc:
+        raise TransportError(f"cannot connect: {exc}", place=config.url.place) from None
+    return session

@@ -37,6 +37,18 @@ class Sql:
     def skip_locked(self) -> str:
         return " FOR UPDATE OF d SKIP LOCKED" if self.postgres else ""
 
+    def unlocked(self, where: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        """On PostgreSQL, ``AND id IN (rows matching WHERE that no transaction holds)``.
+
+        The heartbeat's renew and reap update many rows in one statement; a claim
+        transaction writing results locks some of the same rows in another order.
+        Skipping the rows a transaction holds (it is settling them) avoids the deadlock.
+        """
+        if not self.postgres:
+            return "", []
+        return (f" AND id IN (SELECT id FROM delivery WHERE {where} FOR UPDATE SKIP LOCKED)",
+                list(values))
+
     async def rows(self, sql: str, values: Sequence[Any] = ()) -> list[dict[str, Any]]:
         return await self.conn.execute_query_dict(self.q(sql), list(values))
 
