@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from pathlib import Path
 
+from _results import replace_section
 from flufl.bounce import all_failures
 
 from outreach.errors import InputError
@@ -343,17 +344,6 @@ def report(args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
-def write_section(path: Path, command: str, body: str) -> None:
-    begin, end = f"<!-- BEGIN {SECTION} -->", f"<!-- END {SECTION} -->"
-    section = f"{begin}\n## Reply classification\n\n```\n{command}\n```\n\n{body}\n{end}"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    if begin in text and end in text:
-        head, rest = text.split(begin, 1)
-        text = head + section + rest.split(end, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text, encoding="utf-8")
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -374,7 +364,9 @@ def main() -> None:
                 "`pip download flufl.bounce --no-binary :all: --no-deps` (Apache-2.0; not "
                 "committed here).\n\n"
             )
-        write_section(Path(args.write), "python " + " ".join(sys.argv), note + body)
+        command = "python " + " ".join(sys.argv)
+        replace_section(SECTION, f"## Reply classification\n\n```\n{command}\n```\n\n{note + body}",
+                        Path(args.write))
 
 
 if __name__ == "__main__":

@@ -26,8 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from _results import replace_section
+
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 NAME = "bench_contacts"
 COUNTRIES = ["DE", "FR", "IT", "ES", "PL", "NL", "BE", "AT", "SE", "PT", "GB", "CH", "NO", "UA"]
 KINDS = ["mep", "government", "ministry", "permanent-representation", "national-mp", "other"]
@@ -156,20 +157,8 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     if args.write:
-        write_section(text)
+        replace_section(NAME, f"## Contacts: import and list\n\n{text}")
 
-
-def write_section(text: str) -> None:
-    begin, end = f"<!-- BEGIN {NAME} -->", f"<!-- END {NAME} -->"
-    block = f"{begin}\n## Contacts: import and list\n\n{text}\n{end}"
-    old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    if begin in old and end in old:
-        head, rest = old.split(begin, 1)
-        _, tail = rest.split(end, 1)
-        new = head + block + tail
-    else:
-        new = old.rstrip("\n") + "\n\n" + block + "\n"
-    RESULTS.write_text(new, encoding="utf-8")
 
 
 if __name__ == "__main__":

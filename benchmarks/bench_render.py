@@ -33,6 +33,8 @@ from email.mime.text import MIMEText
 from pathlib import Path
 from types import SimpleNamespace
 
+from _results import replace_section
+
 from outreach import refdata
 from outreach.config import Settings
 from outreach.letters import ASKS, Library, Rendered, markdown, mime
@@ -147,17 +149,6 @@ def mime_only(built: list[tuple[SimpleNamespace, str, Rendered]], settings: Sett
     return time.process_time() - start
 
 
-def write_section(path: Path, command: str, body: str) -> None:
-    begin, end = f"<!-- BEGIN {SECTION} -->", f"<!-- END {SECTION} -->"
-    section = f"{begin}\n## Building letters\n\n```\n{command}\n```\n\n{body}\n{end}"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    if begin in text and end in text:
-        head, rest = text.split(begin, 1)
-        text = head + section + rest.split(end, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text, encoding="utf-8")
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -217,7 +208,8 @@ def main() -> None:
         print("  " + p, file=sys.stderr)
     if args.write:
         command = "python benchmarks/bench_render.py " + " ".join(sys.argv[1:])
-        write_section(args.write, command.strip(), body)
+        replace_section(SECTION, f"## Building letters\n\n```\n{command.strip()}\n```\n\n{body}",
+                        Path(args.write))
     if problems or median > BUDGET_MS:
         sys.exit(1)
 

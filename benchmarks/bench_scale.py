@@ -46,7 +46,8 @@ import psutil
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_send import SinkProcess  # noqa: E402  (a sibling script, not a package)
+from _results import replace_section  # noqa: E402  (sibling scripts, not a package)
+from bench_send import SinkProcess  # noqa: E402
 
 WORK = HERE / ".work"
 SECTION = "bench_scale"
@@ -285,17 +286,6 @@ def report(r: dict[str, Any], argv: list[str]) -> str:
     return "\n".join(lines)
 
 
-def write_section(path: Path, text: str) -> None:
-    begin, end = f"<!-- BEGIN {SECTION} -->", f"<!-- END {SECTION} -->"
-    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    block = f"{begin}\n{text}\n{end}"
-    if begin in current and end in current:
-        head, rest = current.split(begin, 1)
-        current = head + block + rest.split(end, 1)[1]
-    else:
-        current = current.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(current, encoding="utf-8")
-
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -318,7 +308,7 @@ def main() -> None:
     text = report(results, argv)
     sys.stdout.write(text + "\n")
     if args.write:
-        write_section(Path(args.write), text)
+        replace_section(SECTION, text, Path(args.write))
 
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ from typing import Any
 
 import aiosmtplib
 import psutil
+from _results import replace_section
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work"
@@ -267,7 +268,7 @@ def main() -> None:
     text = report(results, sys.argv[1:])
     sys.stdout.write(text + "\n")
     if args.write:
-        write_section(Path(args.write), text)
+        replace_section(SECTION, text, Path(args.write))
 
 
 def report(r: dict[str, Any], argv: list[str]) -> str:
@@ -316,17 +317,6 @@ def report(r: dict[str, Any], argv: list[str]) -> str:
                  f"(outreach + bare + mailmerge); Python {sys.version.split()[0]}")
     return "\n".join(lines)
 
-
-def write_section(path: Path, text: str) -> None:
-    begin, end = f"<!-- BEGIN {SECTION} -->", f"<!-- END {SECTION} -->"
-    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    block = f"{begin}\n{text}\n{end}"
-    if begin in current and end in current:
-        head, rest = current.split(begin, 1)
-        current = head + block + rest.split(end, 1)[1]
-    else:
-        current = current.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(current, encoding="utf-8")
 
 
 if __name__ == "__main__":
