@@ -21,7 +21,6 @@ the previous fetch to that folder, so a mail client shows whole conversations.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import re
 import ssl
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from outreach.db import get_setting
 from outreach.errors import ConfigError, MailboxError
 from outreach.letters import with_date
 from outreach.models import Delivery, DeliveryState, MailboxState
+from outreach.net import is_loopback
 from outreach.replies.sources import RawMessage
 from outreach.replies.store import IngestReport, ingest
 
@@ -59,12 +59,7 @@ class ImapUrl:
 
     @property
     def loopback(self) -> bool:
-        if self.host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return False
+        return is_loopback(self.host)
 
 
 def parse_imap_url(url: str, *, place: str = "[imap] url") -> ImapUrl:

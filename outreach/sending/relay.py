@@ -14,7 +14,6 @@ had been written when a connection broke, which decides ``deferred`` versus
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import ssl
 import time
@@ -24,6 +23,7 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 
 from outreach.errors import ConfigError, TransportError
+from outreach.net import is_loopback
 from outreach.sending.outcome import Outcome, Phase, classify_lost, classify_reply
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
@@ -44,12 +44,7 @@ class RelayUrl:
 
     @property
     def loopback(self) -> bool:
-        if self.host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return False
+        return is_loopback(self.host)
 
 
 def parse_relay_url(url: str, *, place: str = "[smtp] url") -> RelayUrl:
