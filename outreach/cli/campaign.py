@@ -14,7 +14,6 @@ from typing import Annotated, Any
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -30,7 +29,7 @@ from rich.text import Text
 
 from outreach.campaigns import manage, preview, send
 from outreach.campaigns.plan import plan_campaign
-from outreach.cli.common import console as _console
+from outreach.cli.common import DELIVERY_STATES as STATES
 from outreach.cli.common import (
     err_console,
     fail,
@@ -40,6 +39,7 @@ from outreach.cli.common import (
     state,
     warn_insecure,
 )
+from outreach.cli.common import wide_console as console
 from outreach.config import Settings, secret
 from outreach.errors import InputError, OutreachError
 from outreach.sending import ledger
@@ -81,15 +81,6 @@ def progress_bar(ctx: typer.Context, what: str, total: int | None = None
 
 
 
-def console() -> Console:
-    """Standard output; wide enough for the tables when it is not a terminal."""
-    out = _console()
-    if not out.is_terminal:
-        out.width = 160
-    return out
-
-
-STATES = ("planned", "sending", "sent", "deferred", "failed", "unknown", "skipped")
 
 
 @app.command("create")

@@ -16,6 +16,7 @@ from rich.console import Console
 from outreach.config import Settings, load_settings
 from outreach.db import open_db
 from outreach.errors import OutreachError
+from outreach.models import DeliveryState
 
 T = TypeVar("T")
 
@@ -46,6 +47,18 @@ def _no_color() -> bool:
 def console() -> Console:
     """Standard output (tables, results); plain when not a terminal or NO_COLOR."""
     return Console(no_color=_no_color(), highlight=False, soft_wrap=True)
+
+
+def wide_console() -> Console:
+    """Standard output, wide enough for the campaign tables when it is not a terminal."""
+    out = console()
+    if not out.is_terminal:
+        out.width = 160
+    return out
+
+
+#: the delivery states, in the order the status tables show them
+DELIVERY_STATES = tuple(state.value for state in DeliveryState)
 
 
 def err_console() -> Console:

@@ -7,23 +7,12 @@ from typing import Annotated
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.table import Table
 
 from outreach.campaigns.demo import make_folder, run_demo
-from outreach.cli.common import console as _console
+from outreach.cli.common import DELIVERY_STATES as STATES
 from outreach.cli.common import run
-
-
-def console() -> Console:
-    """Standard output; wide enough for the tables when it is not a terminal."""
-    out = _console()
-    if not out.is_terminal:
-        out.width = 160
-    return out
-
-
-STATES = ("planned", "sending", "sent", "deferred", "failed", "unknown", "skipped")
+from outreach.cli.common import wide_console as console
 
 
 def demo_command(
