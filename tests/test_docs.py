@@ -44,3 +44,15 @@ def test_readme_gives_the_two_setup_commands_and_ci_runs_the_same_tests() -> Non
     assert match, "README's test command not found"
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert f'TEST_COMMAND="{match.group(1)}"' in ci
+
+
+# rich reads "[word]" in a help text as a style tag and drops it from `--help`
+_TAG = re.compile(r"\[/?[a-z][a-z0-9_. -]*\]")
+
+
+@pytest.mark.parametrize(("noun", "name", "command"), _commands(), ids=lambda v: str(v)[:20])
+def test_help_texts_hold_nothing_that_rich_would_swallow(noun: str, name: str,
+                                                         command) -> None:
+    texts = [command.help or ""] + [getattr(p, "help", "") or "" for p in command.params]
+    swallowed = [t for t in texts if _TAG.search(t)]
+    assert swallowed == [], f"outreach {noun} {name}: {swallowed}"

@@ -245,7 +245,7 @@ def send_cmd(
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most N letters.")]
     = None,
     concurrency: Annotated[int | None, typer.Option(
-        "--concurrency", "-k", min=1, help="SMTP connections (default [smtp] concurrency).")]
+        "--concurrency", "-k", min=1, help="SMTP connections (default: smtp.concurrency in outreach.toml).")]
     = None,
     once: Annotated[bool, typer.Option(
         "--once", help="Send what is due now, then stop (do not wait).")] = False,

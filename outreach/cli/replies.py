@@ -91,7 +91,7 @@ def fetch_command(
         "--insecure", help="Allow plain IMAP off loopback (warns).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="The summary as JSON.")] = False,
 ) -> None:
-    """Fetch new mail from the campaign mailbox ([imap] url), each message exactly once."""
+    """Fetch new mail from the campaign mailbox (imap.url in outreach.toml), each message exactly once."""
 
     async def body(settings: Settings) -> FetchReport:
         since_day = _since(since)

@@ -16,7 +16,7 @@ def worker_command(
     ctx: typer.Context,
     concurrency: Annotated[int | None, typer.Option(
         "--concurrency", "-k", min=1,
-        help="SMTP connections per campaign (default [smtp] concurrency).")] = None,
+        help="SMTP connections per campaign (default: smtp.concurrency in outreach.toml).")] = None,
     planned: Annotated[bool, typer.Option(
         "--planned", help="Also start campaigns that are planned but not yet sending.")]
     = False,
