@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from outreach.config import Settings
-from outreach.contacts.europarl import group_name, read_ep_json, read_ep_xml
+from outreach.contacts.europarl import group_name, read_ep_json, read_ep_xml, split_full_name
 from outreach.contacts.formats import detect
 from outreach.contacts.store import import_files
 from outreach.errors import ImportFileError
@@ -26,7 +26,9 @@ def test_xml_rows_carry_their_lines_and_short_group_names() -> None:
     assert [r.line for r in result.rows] == [6, 13, 20]
     first = result.rows[0].values
     assert first == {
-        "name": "Anneliese VOGT",
+        "name": "Anneliese Vogt",
+        "first_name": "Anneliese",
+        "last_name": "Vogt",
         "country": "Germany",
         "political_group": "EPP",
         "ep_id": "990001",
@@ -57,7 +59,7 @@ async def test_xml_and_json_ld_become_one_contact_per_mep(db: Settings) -> None:
     assert [m.ep_id for m in meps] == ["990001", "990002", "990008"]
     vogt = meps[0]
     assert vogt.email == "anneliese.vogt@example.org"
-    assert (vogt.first_name, vogt.last_name) == ("Anneliese", "Vogt")
+    assert (vogt.name, vogt.first_name, vogt.last_name) == ("Anneliese Vogt", "Anneliese", "Vogt")
     assert (vogt.country, vogt.language, vogt.kind) == ("DE", "de", "mep")
     assert (vogt.political_group, vogt.national_party) == ("EPP", "Union Demo")
     assert vogt.committee_list == ["LIBE", "DROI"]
@@ -122,3 +124,21 @@ def test_json_ld_rows_carry_the_line_of_their_identifier() -> None:
     lines = JSONLD.read_text(encoding="utf-8").splitlines()
     for row in result.rows:
         assert f'"identifier": "{row.values["ep_id"]}"' in lines[row.line - 1]
+
+
+@pytest.mark.parametrize(("full", "expected"), [
+    ("Anneliese VOGT", ("Anneliese", "Vogt", "Anneliese Vogt")),
+    ("Petr DVOŘÁK", ("Petr", "Dvořák", "Petr Dvořák")),
+    ("Sophia in 't VELD", ("Sophia", "in 't Veld", "Sophia in 't Veld")),
+    ("Ursula von der LEYEN", ("Ursula", "von der Leyen", "Ursula von der Leyen")),
+    ("David McALLISTER", ("David", "McAllister", "David McAllister")),
+    ("Jean-Marie O'NEILL", ("Jean-Marie", "O'Neill", "Jean-Marie O'Neill")),
+    ("Ana SÁNCHEZ-GARCÍA", ("Ana", "Sánchez-García", "Ana Sánchez-García")),
+    ("Maria Luisa DE LA CRUZ", ("Maria Luisa", "De La Cruz", "Maria Luisa De La Cruz")),
+    ("Anna Novak", ("", "", "Anna Novak")),
+    ("  Odd   spacing  ", ("", "", "Odd spacing")),
+])
+def test_the_eps_capitalised_surname_becomes_a_name_to_greet(
+        full: str, expected: tuple[str, str, str]) -> None:
+    # the letter says "Dear Petr Dvořák", not "Dear Petr DVOŘÁK"
+    assert split_full_name(full) == expected

@@ -35,15 +35,22 @@ def _letters() -> list[tuple[str, str, bytes]]:
     out = []
     for letter in lib.letters():
         row = TARGET.get(letter.name, SAMPLES[0])
+        rows = [row]
+        if letter.name == "government":
+            # an office known by no person's name and no role gets the collective greeting
+            rows.append({**row, "name": "", "first_name": "", "last_name": "",
+                         "honorific": "", "role": ""})
         previous = ({"sent_on": date(2026, 11, 16), "subject": "Interpol reform"}
                     if letter.spec.follow_up else None)
         for lang in letter.languages:
-            rendered = letter.render(
-                sample(**row), asks=list(ASKS), settings=Settings(), lang=lang,
-                message_id=f"<outreach.c1.t1.{letter.name}{lang}@example.org>",
-                previous=previous,
-            )
-            out.append((letter.name, lang, with_date(rendered.message, WHEN)))
+            for n, target in enumerate(rows):
+                rendered = letter.render(
+                    sample(**target), asks=list(ASKS), settings=Settings(), lang=lang,
+                    message_id=f"<outreach.c1.t{n}.{letter.name}{lang}@example.org>",
+                    previous=previous,
+                )
+                label = letter.name if n == 0 else f"{letter.name} (no name, no role)"
+                out.append((label, lang, with_date(rendered.message, WHEN)))
     return out
 
 

@@ -88,6 +88,44 @@ _XML_FIELDS = {
 }
 
 
+def _is_capitals(token: str) -> bool:
+    """A surname as the EP writes it: its last two letters are capitals (VOGT, McALLISTER)."""
+    letters = [c for c in token if c.isalpha()]
+    return len(letters) >= 2 and all(c.isupper() for c in letters[-2:])
+
+
+def _surname_case(token: str) -> str:
+    """DVOŘÁK → Dvořák, O'NEILL → O'Neill, McALLISTER → McAllister, SÁNCHEZ-GARCÍA → …"""
+    parts = re.split(r"([-'’])", token)
+    out = []
+    for part in parts:
+        k = len(part)
+        while k > 0 and not part[k - 1].islower():
+            k -= 1
+        # part[k:] is the closing run of capitals (and marks); keep what comes before it
+        run = part[k:]
+        out.append(part[:k] + run[:1] + run[1:].lower() if len(run) > 1 else part)
+    return "".join(out)
+
+
+def split_full_name(full: str) -> tuple[str, str, str]:
+    """First name, surname and display name from the EP's "Anneliese VOGT" form.
+
+    The EP writes surnames in capitals, so they mark where the surname starts
+    (with the lower-case particles before it: "Sophia in 't VELD"). A name with no
+    such capitals is left whole: ``("", "", full)``.
+    """
+    tokens = full.split()
+    start = next((i for i, t in enumerate(tokens) if i > 0 and _is_capitals(t)), None)
+    if start is None:
+        return "", "", " ".join(tokens)
+    while start > 1 and tokens[start - 1].islower():
+        start -= 1
+    first = " ".join(tokens[:start])
+    last = " ".join(t if t.islower() else _surname_case(t) for t in tokens[start:])
+    return first, last, f"{first} {last}"
+
+
 class _MepHandler(ContentHandler):
     def __init__(self, file: str) -> None:
         super().__init__()
@@ -126,6 +164,11 @@ class _MepHandler(ContentHandler):
             value = "".join(self.text).strip()
             if self.field == "political_group":
                 value = group_name(value)
+            if self.field == "name":
+                first, last, value = split_full_name(value)
+                if last:
+                    self.current.values["first_name"] = first
+                    self.current.values["last_name"] = last
             self.current.values[self.field] = value
             self.field = None
         elif name == "mep" and self.current is not None:
@@ -216,6 +259,8 @@ def read_ep_json(data: bytes, *, file: str, today: date | None = None) -> ReadRe
         raise ImportFileError(f"not UTF-8: {exc.reason}", place=file) from None
     except json.JSONDecodeError as exc:
         raise ImportFileError(f"not JSON: {exc.msg}", place=f"{file}:{exc.lineno}") from None
+    except RecursionError:  # e.g. "[[[[…": Python's decoder recurses per level
+        raise ImportFileError("not JSON that can be read: nested too deeply", place=file) from None
     if isinstance(document, dict):
         items = document.get("data", document.get("@graph"))
         included = document.get("included", [])
@@ -241,7 +286,11 @@ def read_ep_json(data: bytes, *, file: str, today: date | None = None) -> ReadRe
         if item.get("familyName"):
             values["last_name"] = item["familyName"]
         if item.get("label"):
-            values["name"] = item["label"]
+            # the label writes the surname in capitals ("Anneliese VOGT")
+            first, last, values["name"] = split_full_name(str(item["label"]))
+            if last:
+                values.setdefault("first_name", first)
+                values.setdefault("last_name", last)
         if item.get("api:country-of-representation"):
             values["country"] = _last(item["api:country-of-representation"])
         if item.get("api:political-group"):

@@ -103,7 +103,14 @@ def _en(h: Honorific, post: str, kind: str, last: str, full: str) -> str:
             return f"Dear Dr {last},"
         if h.gender:
             return f"Dear {'Ms' if h.gender == 'f' else 'Mr'} {last},"
-    return f"Dear {full}," if full else "Dear Sir or Madam,"
+    if full:
+        return f"Dear {full},"
+    # not "Dear Sir or Madam": spam filters score it (SpamAssassin's DEAR_SOMETHING, 2.0)
+    if kind == "mep":
+        return "Dear Member of the European Parliament,"
+    if kind == "national-mp":
+        return "Dear Member of Parliament,"
+    return "Dear colleagues,"
 
 
 def _fr(h: Honorific, post: str, kind: str, last: str, full: str) -> str:
