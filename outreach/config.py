@@ -60,6 +60,9 @@ class Smtp:
     url: str = "capture://outbox"
     #: allow plain SMTP off loopback (warns)
     insecure: bool = False
+    #: PEM file of the CA certificates to trust for the relay's TLS (relative to the config
+    #: folder), e.g. a private CA or a self-signed server. Empty: the system's CAs
+    ca_file: str = ""
     concurrency: int = 4
     batch_size: int = 10
     #: seconds a claimed letter stays leased to its sender before it counts as unknown
@@ -67,6 +70,8 @@ class Smtp:
     timeout: float = 30.0
     #: deferred letters are retried with backoff until they are this old (hours)
     max_retry_hours: float = 72.0
+    #: seconds before the first retry of a deferred letter (doubled at each attempt)
+    retry_seconds: float = 120.0
     #: error rate over the last `breaker_window` results that pauses the campaign
     breaker_threshold: float = 0.5
     breaker_window: int = 20
@@ -77,6 +82,9 @@ class Imap:
     #: imaps://user@host:993/INBOX, imap://… (STARTTLS); empty: not configured
     url: str = ""
     insecure: bool = False
+    #: PEM file of the CA certificates to trust for the mailbox's TLS (relative to the
+    #: config folder). Empty: the system's CAs
+    ca_file: str = ""
     #: what to do with processed mail: "flag" or "move:FOLDER"
     processed: str = "flag"
     #: append each sent letter to this folder (empty: do not)
@@ -313,11 +321,16 @@ plus_addressing = false
 # smtps://user@host:465. Password: OUTREACH_SMTP_PASSWORD.
 url = {smtp_url}
 insecure = false
+# A PEM file of CA certificates to trust instead of the system's (a private CA
+# or a self-signed relay); relative to this file's folder.
+ca_file = ""
 concurrency = 4
 batch_size = 10
 lease_seconds = 60
 timeout = 30.0
 max_retry_hours = 72.0
+# First retry of a deferred letter after this many seconds (doubled each time).
+retry_seconds = 120.0
 breaker_threshold = 0.5
 breaker_window = 20
 
@@ -325,6 +338,7 @@ breaker_window = 20
 # imaps://user@host:993/INBOX for replies. Password: OUTREACH_IMAP_PASSWORD.
 url = {imap_url}
 insecure = false
+ca_file = ""
 processed = "flag"
 sent_folder = ""
 

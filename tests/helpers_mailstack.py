@@ -11,8 +11,10 @@ import email
 import email.policy
 import ssl
 import time
+import tomllib
 import uuid
 from email.message import EmailMessage
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import aioimaplib
@@ -91,34 +93,102 @@ async def imap_close(client: aioimaplib.IMAP4) -> None:
             await asyncio.sleep(0)  # lets the transport finish closing
 
 
-async def fetch_matching(client: aioimaplib.IMAP4, *criteria: str) -> list[EmailMessage]:
-    """Every message matching the IMAP SEARCH criteria, parsed."""
+async def fetch_raw(client: aioimaplib.IMAP4, *criteria: str) -> list[bytes]:
+    """Every message matching the IMAP SEARCH criteria, as the server holds it."""
     response = await client.search(*criteria)
     assert response.result == "OK", response
     numbers = response.lines[0].decode().split() if response.lines else []
-    found: list[EmailMessage] = []
+    found: list[bytes] = []
     for number in numbers:
         fetched = await client.fetch(number, "(BODY.PEEK[])")
         assert fetched.result == "OK", fetched
-        raw = next(bytes(line) for line in fetched.lines if isinstance(line, bytearray))
-        parsed = email.message_from_bytes(raw, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        found.append(parsed)
+        found.append(next(bytes(line) for line in fetched.lines if isinstance(line, bytearray)))
     return found
 
 
-async def wait_for_mail(
+def parse(raw: bytes) -> EmailMessage:
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+async def fetch_matching(client: aioimaplib.IMAP4, *criteria: str) -> list[EmailMessage]:
+    """Every message matching the IMAP SEARCH criteria, parsed."""
+    return [parse(raw) for raw in await fetch_raw(client, *criteria)]
+
+
+async def wait_for_raw_mail(
     stack: Mailstack, *criteria: str, count: int = 1, timeout: float = 30.0, secure: bool = False
-) -> list[EmailMessage]:
+) -> list[bytes]:
     """Poll the INBOX until ``count`` messages match (delivery is asynchronous)."""
     client = await imap_login(stack, secure=secure)
     try:
         deadline = time.monotonic() + timeout
         while True:
-            found = await fetch_matching(client, *criteria)
+            found = await fetch_raw(client, *criteria)
             if len(found) >= count or time.monotonic() > deadline:
                 return found
             await asyncio.sleep(0.2)
             await client.noop()  # lets Dovecot report the new mail
     finally:
         await imap_close(client)
+
+
+async def wait_for_mail(
+    stack: Mailstack, *criteria: str, count: int = 1, timeout: float = 30.0, secure: bool = False
+) -> list[EmailMessage]:
+    """Like :func:`wait_for_raw_mail`, parsed."""
+    found = await wait_for_raw_mail(stack, *criteria, count=count, timeout=timeout, secure=secure)
+    return [parse(raw) for raw in found]
+
+
+async def file_into_folder(stack: Mailstack, folder: str, *criteria: str) -> int:
+    """Create ``folder`` and move the INBOX messages matching ``criteria`` into it.
+
+    Stands in for the server-side filter of a real campaign mailbox: the end-to-end test
+    reads its own replies there, away from every other test's mail in the shared INBOX.
+    """
+    client = await imap_login(stack)
+    try:
+        created = await client.create(folder)
+        assert created.result == "OK", created
+        found = await client.uid_search(*criteria)
+        assert found.result == "OK", found
+        uids = found.lines[0].decode().split() if found.lines else []
+        if uids:
+            moved = await client.uid("move", ",".join(uids), folder)
+            assert moved.result == "OK", moved
+        return len(uids)
+    finally:
+        await imap_close(client)
+
+
+async def delete_folder(stack: Mailstack, folder: str) -> None:
+    """Remove a folder made by :func:`file_into_folder`, with its messages."""
+    client = await imap_login(stack)
+    try:
+        await client.delete(folder)
+    finally:
+        await imap_close(client)
+
+
+def toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{text}"'
+
+
+def update_config(path: Path, changes: dict[str, dict[str, object]]) -> None:
+    """Set keys in an ``outreach.toml`` as a campaigner would edit it (the rest is kept)."""
+    with open(path, "rb") as fh:
+        data: dict[str, dict[str, object]] = tomllib.load(fh)
+    for section, values in changes.items():
+        data.setdefault(section, {}).update(values)
+    path.write_text("".join(
+        f"[{section}]\n" + "".join(f"{key} = {toml_value(v)}\n" for key, v in values.items())
+        + "\n"
+        for section, values in data.items()
+    ), encoding="utf-8")

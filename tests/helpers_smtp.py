@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import email
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -164,11 +164,18 @@ class KillRun:
 async def send_with_kills(
     campaign: str, *, sink: Sink, env: dict[str, str], kills: int, seed: int,
     lease_seconds: float, max_delay: float = 0.4, timeout: float = 60.0,
+    after_letters: tuple[int, int] | None = None, wait_for_lease: bool = True,
+    on_kill: Callable[[int], Awaitable[None]] | None = None,
 ) -> KillRun:
     """Run `outreach campaign send CAMPAIGN --yes` in subprocesses, SIGKILL ``kills`` of them
     at seeded random moments after they start delivering, then one run to the end.
 
-    ``env`` must point the subprocess at the test's database and at ``sink``.
+    ``env`` must point the subprocess at the test's database and at ``sink``. A run is
+    killed ``uniform(0, max_delay)`` seconds after it delivered its first letter, or with
+    ``after_letters=(lo, hi)`` its ``randint(lo, hi)``-th. ``on_kill(pid)`` is awaited
+    after each killed sender is gone. Unless ``wait_for_lease`` is False, the next run
+    starts once the dead one's leases ran out (it then settles them at start; otherwise
+    its heartbeat does, a moment later).
     """
     import os
     import random
@@ -186,7 +193,8 @@ async def send_with_kills(
             stderr=asyncio.subprocess.PIPE)
         if attempt < kills:
             deadline = asyncio.get_running_loop().time() + timeout
-            while len(sink.messages) == before and proc.returncode is None:
+            wanted = before + (rng.randint(*after_letters) if after_letters else 1)
+            while len(sink.messages) < wanted and proc.returncode is None:
                 if asyncio.get_running_loop().time() > deadline:
                     proc.kill()
                     raise AssertionError("the sender never delivered anything")
@@ -198,8 +206,11 @@ async def send_with_kills(
                 run.killed_while_sending += 1
             await proc.wait()
             run.returncodes.append(proc.returncode or 0)
-            # let the dead sender's leases run out, so the next one settles them at start
-            await asyncio.sleep(lease_seconds + 0.3)
+            if on_kill is not None:
+                await on_kill(proc.pid)
+            if wait_for_lease:
+                # let the dead sender's leases run out, so the next one settles them at start
+                await asyncio.sleep(lease_seconds + 0.3)
         else:
             _, err = await asyncio.wait_for(proc.communicate(), timeout)
             run.returncodes.append(proc.returncode or 0)

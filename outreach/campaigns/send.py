@@ -17,16 +17,19 @@ from outreach import audit, ids
 from outreach.campaigns.manage import get_campaign, set_state, settle_campaign
 from outreach.campaigns.plan import Renderer, library_renderer, reply_to_for, sender_domain
 from outreach.config import Settings, secret
+from outreach.contacts.fields import email as checked_email
 from outreach.db import get_setting
-from outreach.errors import NotFoundError, StateError
+from outreach.errors import InputError, NotFoundError, StateError
 from outreach.letters import with_date
 from outreach.models import Campaign, CampaignState, Contact
+from outreach.net import configured_tls_context
 from outreach.sending import ledger
 from outreach.sending.capture import capture_server
 from outreach.sending.dkim import signer_for
-from outreach.sending.engine import Progress, Sender, SendPlan, Tally
+from outreach.sending.engine import Progress, Sender, SendPlan, Tally, Waiting
 from outreach.sending.outcome import Outcome
 from outreach.sending.pacing import Clock, Pace, utcnow
+from outreach.sending.refused import suppress_refused
 from outreach.sending.relay import (
     RelayConfig,
     RelayUrl,
@@ -47,8 +50,9 @@ async def open_relay(
         async with capture_server(settings.resolve(url.path)) as (host, port):
             yield RelayConfig(RelayUrl("smtp", host, port), timeout=settings.smtp.timeout)
         return
+    context = configured_tls_context(settings, "smtp")
     config = RelayConfig(url, password=password if password is not None else secret("smtp"),
-                         insecure=unsafe, timeout=settings.smtp.timeout)
+                         insecure=unsafe, timeout=settings.smtp.timeout, tls_context=context)
     config.check()
     yield config
 
@@ -93,11 +97,13 @@ async def send_campaign(
     name: str, *, settings: Settings, limit: int | None = None, concurrency: int | None = None,
     once: bool = False, progress: Progress | None = None, clock: Clock = utcnow,
     password: str | None = None, insecure: bool | None = None, owner: str | None = None,
-    shutdown: asyncio.Event | None = None,
+    shutdown: asyncio.Event | None = None, waiting: Waiting | None = None,
 ) -> SendSummary:
     """Send what is due (and, unless ``once``, wait for the rest); see :mod:`engine`.
 
     Setting ``shutdown`` (SIGTERM) stops the sender gracefully: nothing is left ``sending``.
+    ``progress`` is told the tally after each batch, ``waiting`` each moment the sender
+    waits for (pacing, letters not yet due).
     """
     campaign = await get_campaign(name)
     _check_sendable(campaign)
@@ -115,13 +121,15 @@ async def send_campaign(
             concurrency=concurrency or smtp.concurrency, batch=smtp.batch_size,
             lease=timedelta(seconds=smtp.lease_seconds),
             max_age=timedelta(hours=smtp.max_retry_hours),
+            retry_base=timedelta(seconds=smtp.retry_seconds),
             breaker_threshold=smtp.breaker_threshold, breaker_window=smtp.breaker_window,
             limit=limit, once=once, signer=signer_for(settings),
         )
         started = time.perf_counter()
         report = await Sender(plan, clock=clock, progress=progress, owner=owner,
-                              shutdown=shutdown).run()
+                              shutdown=shutdown, waiting=waiting).run()
         seconds = time.perf_counter() - started
+    await suppress_refused(campaign.id, actor=settings.actor)
     if report.paused_reason:
         reason = (f"{report.paused_reason}. Letters not yet attempted stay planned; check the "
                   f"relay, then run `outreach campaign resume {name}` and send again")
@@ -194,6 +202,10 @@ async def send_proof(
     It goes through the real relay, is marked ``[PROOF]`` in its subject and
     ``X-Outreach-Proof: yes``, and is never written to the ledger.
     """
+    try:  # the address goes into the To header: one valid address, nothing else
+        address = checked_email(address)
+    except ValueError as exc:
+        raise InputError(str(exc), place="--proof") from None
     campaign = await get_campaign(name)
     if as_contact:
         contact = await find_contact(as_contact)

@@ -80,6 +80,9 @@ class TimelineEntry:
     kind: str
     summary: str
     details: dict[str, Any] = field(default_factory=dict)
+    #: where the entry sorts when not at ``at``: an answer dated (by the sender's clock,
+    #: to the second) before the letter it answers still comes after that letter
+    order: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -145,7 +148,7 @@ async def timeline(contact: Contact) -> list[TimelineEntry]:
     entries: list[TimelineEntry] = []
     for provider in _PROVIDERS:
         entries.extend(await provider(contact))
-    return sorted(entries, key=lambda e: e.at)
+    return sorted(entries, key=lambda e: e.order or e.at)
 
 
 async def profile(contact: Contact) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import unquote, urlsplit
@@ -35,7 +36,7 @@ from outreach.db import get_setting
 from outreach.errors import ConfigError, MailboxError
 from outreach.letters import with_date
 from outreach.models import Delivery, DeliveryState, MailboxState
-from outreach.net import is_loopback
+from outreach.net import configured_tls_context, is_loopback
 from outreach.replies.sources import RawMessage
 from outreach.replies.store import IngestReport, ingest
 
@@ -43,6 +44,8 @@ PROCESSED_KEYWORD = "$OutreachProcessed"
 _UIDVALIDITY_RE = re.compile(rb"UIDVALIDITY (\d+)")
 _UID_RE = re.compile(rb"UID (\d+)")
 _PORTS = {"imap": 143, "imaps": 993}
+#: (messages fetched, messages new) in the folder being read
+FetchProgress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -230,7 +233,7 @@ async def _mark(client: _Client, uid: int, how: str, target: str) -> None:
 
 async def _folder(
     client: _Client, folder: str, *, settings: Settings, key: str, report: FetchReport,
-    since: datetime | None, how: str, target: str,
+    since: datetime | None, how: str, target: str, progress: FetchProgress | None = None,
 ) -> None:
     url = client.url
     selected = client.check(await client.imap.select(_quote(folder)), f"SELECT {folder}")
@@ -251,7 +254,10 @@ async def _folder(
     searched = client.check(await client.imap.uid_search(*criteria, charset=None), "SEARCH")
     uids = sorted({int(x) for line in searched.lines[:1] for x in bytes(line).split()
                    if x.isdigit()})
-    for uid in (u for u in uids if u > state.last_uid):
+    todo = [u for u in uids if u > state.last_uid]
+    for done, uid in enumerate(todo):
+        if progress is not None:
+            progress(done, len(todo))
         raw = await _fetch_one(client, uid)
         if raw is not None:
             report.fetched += 1
@@ -260,6 +266,8 @@ async def _folder(
             await _mark(client, uid, how, target)
         state.last_uid = uid
         await state.save(update_fields=["last_uid"])
+    if progress is not None:
+        progress(len(todo), len(todo))
     report.folders.append(folder)
 
 
@@ -284,15 +292,20 @@ async def _append_sent(client: _Client, folder: str, report: FetchReport) -> Non
 async def fetch(
     *, settings: Settings, password: str | None, folders: list[str] | None = None,
     since: datetime | None = None, insecure: bool | None = None,
-    tls_context: ssl.SSLContext | None = None,
+    tls_context: ssl.SSLContext | None = None, progress: FetchProgress | None = None,
 ) -> FetchReport:
-    """Fetch what is new in each folder (the URL's by default); see the module docstring."""
+    """Fetch what is new in each folder (the URL's by default); see the module docstring.
+
+    ``progress(done, total)`` is told the messages fetched of those new in the folder.
+    """
     url = parse_imap_url(settings.imap.url)
     how, target = _processing(settings.imap.processed)
     if password is None:
         raise ConfigError(f"user {url.user!r} needs a password: set OUTREACH_IMAP_PASSWORD",
                           place=url.place)
     report = FetchReport()
+    if tls_context is None:
+        tls_context = configured_tls_context(settings, "imap")
     client = await connect(
         url, password=password, insecure=settings.imap.insecure if insecure is None else insecure,
         tls_context=tls_context, seconds=settings.smtp.timeout, notes=report.notes)
@@ -300,7 +313,7 @@ async def fetch(
     try:
         for folder in folders or [url.folder]:
             await _folder(client, folder, settings=settings, key=key, report=report,
-                          since=since, how=how, target=target)
+                          since=since, how=how, target=target, progress=progress)
         if settings.imap.sent_folder:
             await _append_sent(client, settings.imap.sent_folder, report)
     except (OSError, TimeoutError, aioimaplib.AioImapException) as exc:

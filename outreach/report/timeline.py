@@ -86,7 +86,7 @@ async def _letters(contact: Contact) -> list[TimelineEntry]:
 
 async def _replies(contact: Contact) -> list[TimelineEntry]:
     rows = await Reply.filter(contact_id=contact.id).order_by("received_at", "id") \
-        .prefetch_related("campaign")
+        .prefetch_related("campaign", "delivery")
     out = []
     for r in rows:
         where = f" in {r.campaign.name}" if r.campaign else ""
@@ -98,9 +98,11 @@ async def _replies(contact: Contact) -> list[TimelineEntry]:
         if r.opt_out_request:
             summary += " — asks not to be written to again"
         summary += f" — read it: outreach replies show {r.id}"
+        sent = r.delivery.sent_at if r.delivery else None
         out.append(TimelineEntry(at=r.received_at, kind=f"reply.{r.kind}", summary=summary,
                                  details={"reply": r.id, "kind": r.kind,
-                                          "campaign": r.campaign.name if r.campaign else None}))
+                                          "campaign": r.campaign.name if r.campaign else None},
+                                 order=sent if sent and sent > r.received_at else None))
     return out
 
 

@@ -34,7 +34,7 @@ from outreach.models import DeliveryState
 from outreach.sending import ledger
 from outreach.sending.dkim import Signer
 from outreach.sending.ledger import Claimed, Result
-from outreach.sending.outcome import Outcome, settle
+from outreach.sending.outcome import BACKOFF_BASE, Outcome, settle
 from outreach.sending.pacing import Clock, Pace, utcnow
 from outreach.sending.relay import RelayConfig, Session
 
@@ -139,6 +139,8 @@ class SendPlan:
     batch: int = 10
     lease: timedelta = timedelta(seconds=60)
     max_age: timedelta = timedelta(hours=72)
+    #: first retry of a deferred letter after this long (doubled at each attempt)
+    retry_base: timedelta = BACKOFF_BASE
     breaker_threshold: float = 0.5
     breaker_window: int = 20
     limit: int | None = None
@@ -155,6 +157,8 @@ class SendReport:
 
 
 Progress = Callable[[Tally], None]
+#: told the moment the sender waits for (the next pacing slot or due letter)
+Waiting = Callable[[datetime], None]
 
 
 class Sender:
@@ -162,13 +166,14 @@ class Sender:
 
     def __init__(self, plan: SendPlan, *, clock: Clock = utcnow,
                  progress: Progress | None = None, owner: str | None = None,
-                 shutdown: asyncio.Event | None = None) -> None:
+                 shutdown: asyncio.Event | None = None, waiting: Waiting | None = None) -> None:
         self.plan = plan
         #: set from outside (SIGTERM): stop claiming, finish the letter in progress on each
         #: connection, give the rest back to `planned`, record every result, return
         self.shutdown = shutdown
         self.clock = clock
         self.progress = progress
+        self.waiting = waiting
         self.owner = owner or new_owner()
         self.recorder = Recorder(self.owner)
         self.breaker = Breaker(threshold=plan.breaker_threshold, window=plan.breaker_window)
@@ -313,6 +318,8 @@ class Sender:
             wake = due
         else:
             wake = blocked_until
+        if self.waiting is not None:
+            self.waiting(wake)
         await self._sleep(min((wake - self.clock()).total_seconds(), POLL_SECONDS))
         return True
 
@@ -357,7 +364,8 @@ class Sender:
             return False
         done = self.clock()
         final, retry = settle(outcome, now=done, attempts=row.attempts + 1,
-                              first_attempt_at=row.first_attempt_at or now, max_age=plan.max_age)
+                              first_attempt_at=row.first_attempt_at or now, max_age=plan.max_age,
+                              base=plan.retry_base)
         assert final.state is not None
         self.recorder.add(Result(row.id, final.state, final.code, final.text, done, retry))
         self.report.tally.add(final.state)

@@ -19,7 +19,7 @@ from enum import StrEnum
 
 from outreach.models import DeliveryState
 
-#: first retry after this long; doubled at each attempt
+#: first retry after this long (default of ``[smtp] retry_seconds``); doubled at each attempt
 BACKOFF_BASE = timedelta(minutes=2)
 BACKOFF_CAP = timedelta(hours=4)
 
@@ -73,24 +73,27 @@ def classify_lost(phase: Phase, reason: str) -> Outcome:
 
 def retry_at(
     *, now: datetime, attempts: int, first_attempt_at: datetime | None, max_age: timedelta,
-    rng: random.Random | None = None,
+    rng: random.Random | None = None, base: timedelta = BACKOFF_BASE,
 ) -> datetime | None:
     """When a deferred letter is tried again, or None if it is too old to retry."""
     first = first_attempt_at or now
     if now - first >= max_age:
         return None
-    delay: timedelta = min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
+    delay: timedelta = min(base * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
     jitter = float((rng or random).uniform(0.5, 1.0))
     later: datetime = now + delay * jitter
     return later
 
 
 def settle(outcome: Outcome, *, now: datetime, attempts: int, first_attempt_at: datetime | None,
-           max_age: timedelta) -> tuple[Outcome, datetime | None]:
-    """A deferral of a letter that is too old becomes a failure; otherwise its retry time."""
+           max_age: timedelta, base: timedelta = BACKOFF_BASE
+           ) -> tuple[Outcome, datetime | None]:
+    """A deferral of a letter that is too old becomes a failure; otherwise its retry time
+    (``base`` the first time, doubled at each attempt)."""
     if outcome.state is not DeliveryState.DEFERRED:
         return outcome, None
-    when = retry_at(now=now, attempts=attempts, first_attempt_at=first_attempt_at, max_age=max_age)
+    when = retry_at(now=now, attempts=attempts, first_attempt_at=first_attempt_at,
+                    max_age=max_age, base=base)
     if when is None:
         hours = max_age.total_seconds() / 3600
         return Outcome(

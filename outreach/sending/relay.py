@@ -120,6 +120,9 @@ class Session:
             if url.scheme != "smtps":
                 if smtp.supports_extension("starttls"):
                     await smtp.starttls(tls_context=cfg.tls_context)
+                    # RFC 3207: the server forgets the session; greet it again, or MAIL
+                    # gets "503 send EHLO first" (aiosmtplib only re-greets before AUTH)
+                    await smtp.ehlo()
                 elif url.scheme == "smtp+starttls":
                     raise TransportError("the relay does not offer STARTTLS", place=url.place)
                 elif not url.loopback and not cfg.insecure:
