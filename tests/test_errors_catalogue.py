@@ -163,6 +163,13 @@ def smtp_port_closed(c: Ctx) -> None:
     c.args = ["campaign", "send", "c1", "--proof", "me@example.org"]
 
 
+def smtp_port_closed_send(c: Ctx) -> None:
+    """The preflight refuses to start: the campaign stays planned, nothing is written."""
+    with_planned_campaign(c)
+    c.env.update(OUTREACH_SMTP_URL=f"smtp://127.0.0.1:{free_port()}")
+    c.args = ["campaign", "send", "c1", "--yes", "--once"]
+
+
 def imap_env(c: Ctx, url: str) -> None:
     c.env.update(OUTREACH_IMAP_URL=url, OUTREACH_IMAP_PASSWORD=SECRET)
 
@@ -313,6 +320,7 @@ CASES = [
     # SMTP
     case("smtp-auth-refused", "", "127.0.0.1:", smtp_auth_refused),
     case("smtp-port-closed", "", "127.0.0.1:", smtp_port_closed),
+    case("smtp-port-closed-send", "", "127.0.0.1:", smtp_port_closed_send),
     # IMAP
     case("imap-port-closed", "replies fetch", "127.0.0.1:", imap_port_closed),
     case("imap-tls-mismatch", "replies fetch", "127.0.0.1:", imap_tls_mismatch),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -49,6 +50,8 @@ async def create_campaign(
     """A draft campaign with its audience saved (unknown ``--where`` fields are refused)."""
     if not name.strip():
         raise InputError("a campaign needs a name", place="NAME")
+    from_address = _one_address(from_address, place="--from")
+    reply_to = _one_address(reply_to, place="--reply-to")
     if await Campaign.exists(name=name):
         raise StateError(f"a campaign named {name!r} exists already", place="campaign")
     selection = parse_where(where or [])
@@ -74,6 +77,18 @@ async def create_campaign(
     return campaign
 
 
+def _one_address(value: str, *, place: str) -> str:
+    """An address for the From or Reply-To header: one valid address or nothing."""
+    if not value:
+        return ""
+    from outreach.contacts.fields import email
+
+    try:
+        return email(value)
+    except ValueError as exc:
+        raise InputError(str(exc), place=place) from None
+
+
 @dataclass
 class CampaignRow:
     name: str
@@ -85,12 +100,15 @@ class CampaignRow:
     counts: dict[str, int]
     pause_reason: str
     pacing: dict[str, Any]
+    #: when the earliest letter still to send falls due (UTC), if any
+    next_due: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "campaign": self.name, "state": self.state, "template": self.template,
             "asks": self.asks, "audience": self.audience, "total": self.total,
             "counts": self.counts, "pause_reason": self.pause_reason, "pacing": self.pacing,
+            "next_due": self.next_due.isoformat() if self.next_due else None,
         }
 
 
@@ -110,6 +128,8 @@ async def _row(campaign: Campaign) -> CampaignRow:
         name=campaign.name, state=campaign.state, template=campaign.template,
         asks=campaign.ask_list, audience=audience, total=sum(counts.values()), counts=counts,
         pause_reason=campaign.pause_reason, pacing=json.loads(campaign.pacing or "{}"),
+        next_due=await ledger.next_due(campaign.id)
+        if counts.get("planned", 0) + counts.get("deferred", 0) else None,
     )
 
 

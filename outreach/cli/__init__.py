@@ -28,6 +28,11 @@ LAZY: dict[str, tuple[str, str, str]] = {
         "demo_command",
         "A complete dress rehearsal in a new folder, through the capture server.",
     ),
+    "doctor": (
+        "outreach.cli.doctor",
+        "doctor_command",
+        "Check configuration, database, relay, mailbox, sender, DKIM and a campaign.",
+    ),
     "db": ("outreach.cli.database", "app", "The database schema: status and upgrade."),
     "contacts": (
         "outreach.cli.contacts",
@@ -118,7 +123,9 @@ def root(
             help="Configuration file (default ./outreach.toml).",
         ),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only results and errors.")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", envvar="OUTREACH_QUIET",
+        help="Only errors and the final result (no progress, notes or hints).")] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,

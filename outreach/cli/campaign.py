@@ -6,43 +6,35 @@ import asyncio
 import json
 import re
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich import box
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
-from rich.text import Text
 
+from outreach import runlog
 from outreach.campaigns import manage, preview, send
 from outreach.campaigns.plan import plan_campaign
 from outreach.cli.common import DELIVERY_STATES as STATES
 from outreach.cli.common import (
-    err_console,
+    cells,
     fail,
     info,
     print_json,
     run_db,
+    run_logged,
     state,
     warn_insecure,
+    when,
 )
 from outreach.cli.common import wide_console as console
+from outreach.cli.progress import progress as progress_bar
 from outreach.config import Settings, secret
 from outreach.errors import InputError, OutreachError
 from outreach.sending import ledger
+from outreach.sending.engine import Tally
 from outreach.sending.pacing import Pace, Window, parse_rate
 from outreach.sending.relay import parse_relay_url
 from outreach.sending.worker import stop_on_signals
@@ -51,36 +43,8 @@ app = typer.Typer(help="Create, plan, preview and send campaigns.", no_args_is_h
 
 Name = Annotated[str, typer.Argument(help="The campaign's name.")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-
-
-class _RateColumn(ProgressColumn):
-    """Letters per second."""
-
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:,.0f}/s" if speed else "–/s")
-
-
-@contextmanager
-def progress_bar(ctx: typer.Context, what: str, total: int | None = None
-                 ) -> Iterator[Callable[[int, int], None]]:
-    """A rich progress bar on stderr (rate and ETA) when it is a terminal; else nothing."""
-    err = err_console()
-    if state(ctx).quiet or not err.is_terminal:
-        yield lambda done, total: None
-        return
-    with Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(),
-                  _RateColumn(), TimeElapsedColumn(),
-                  TimeRemainingColumn(), console=err, transient=False) as bar:
-        task = bar.add_task(what, total=total)
-
-        def update(done: int, new_total: int) -> None:
-            bar.update(task, completed=done, total=new_total)
-
-        yield update
-
-
-
+#: the tally of a run, as the run log counts it
+RUN_COUNTS = ("sent", "deferred", "failed", "unknown", "skipped")
 
 
 @app.command("create")
@@ -95,6 +59,7 @@ def create(
         "--exclude-campaign", help="Leave out everyone written to in this campaign.")] = None,
     from_address: Annotated[str, typer.Option("--from", help="Sender address.")] = "",
     reply_to: Annotated[str, typer.Option("--reply-to", help="Reply-To address.")] = "",
+    as_json: Json = False,
 ) -> None:
     """Create a draft campaign and save its audience."""
 
@@ -106,6 +71,8 @@ def create(
         return await manage.campaign_status(name)
 
     row = run_db(ctx, body)
+    if as_json:
+        print_json(row.to_json())
     info(ctx, f"created campaign {name!r} (draft): {row.audience}; next: "
               f"`outreach campaign plan {name}`")
 
@@ -193,8 +160,8 @@ def plan(
         if value:
             out.print(f"  {value} {label}")
     if report.first_at and report.last_at:
-        out.print(f"  from {report.first_at:%Y-%m-%d %H:%M} to {report.last_at:%Y-%m-%d %H:%M} "
-                  f"UTC at {report.pace}")
+        out.print(f"  from {when(ctx, report.first_at)} to {when(ctx, report.last_at)} at "
+                  f"{report.pace}", markup=False)
 
 
 async def _saved_pace(name: str, settings: Settings) -> Pace:
@@ -219,10 +186,15 @@ def preview_cmd(
     name: Name,
     out: Annotated[Path | None, typer.Option("--out", help="Folder (default preview-NAME).")]
     = None,
+    as_json: Json = False,
 ) -> None:
     """Write every letter as an .eml file and the schedule as CSV."""
     folder = out or Path(f"preview-{name}")
     result = run_db(ctx, lambda settings: preview.preview_campaign(name, out=folder))
+    if as_json:
+        print_json({"campaign": name, "letters": result.letters, "folder": str(result.folder),
+                    "schedule": str(result.schedule)})
+        return
     console().print(f"{result.letters} letters in {result.folder}/; schedule: {result.schedule}")
 
 
@@ -245,7 +217,8 @@ def send_cmd(
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most N letters.")]
     = None,
     concurrency: Annotated[int | None, typer.Option(
-        "--concurrency", "-k", min=1, help="SMTP connections (default: smtp.concurrency in outreach.toml).")]
+        "--concurrency", "-k", min=1,
+        help="SMTP connections (default: smtp.concurrency in outreach.toml).")]
     = None,
     once: Annotated[bool, typer.Option(
         "--once", help="Send what is due now, then stop (do not wait).")] = False,
@@ -257,6 +230,9 @@ def send_cmd(
         "--resend-unknown", help="Send again the letters whose fate is unknown.")] = False,
     insecure: Annotated[bool, typer.Option(
         "--insecure", help="Allow plain SMTP to a relay off loopback.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Send even if a preflight check fails (see outreach doctor).")]
+    = False,
     as_json: Json = False,
 ) -> None:
     """Send what is due, paced; wait for the rest unless --once."""
@@ -270,6 +246,10 @@ def send_cmd(
     except OutreachError as exc:
         fail(str(exc))
     unsafe = True if insecure else None
+    from outreach.cli.doctor import preflight_or_refuse  # the campaign's and relay's checks
+
+    preflight_or_refuse(ctx, name, password=password, insecure=unsafe, proof=bool(proof),
+                        force=force)
     if proof:
         result = run_db(ctx, lambda s: send.send_proof(
             name, settings=s, address=proof, as_contact=as_contact, password=password,
@@ -292,20 +272,35 @@ def send_cmd(
         if not typer.confirm("Send now?", err=True):
             fail("nothing sent (use --yes to skip this question)")
 
-    async def body(s: Settings) -> send.SendSummary:
+    async def body(s: Settings, record: runlog.Run) -> send.SendSummary:
         counts = await ledger.counts((await manage.get_campaign(name)).id)
         total = counts["planned"] + counts["deferred"]
         if limit is not None:
             total = min(total, limit)
+
+        def sent(tally: Tally) -> None:
+            record.counts = {k: getattr(tally, k) for k in RUN_COUNTS}
+            bar(tally.attempted + tally.skipped, total)
+
+        def waiting(at: datetime) -> None:
+            ahead = at > datetime.now(at.tzinfo) + timedelta(seconds=2)
+            bar.note(f"next slot {when(ctx, at, seconds=True)}" if ahead else "")
+
         with progress_bar(ctx, "sending", total=total) as bar, \
                 stop_on_signals(asyncio.Event()) as shutdown:
             # SIGTERM / first Ctrl-C: finish the letters in progress, give back the rest
-            return await send.send_campaign(
+            result = await send.send_campaign(
                 name, settings=s, limit=limit, concurrency=concurrency, once=once,
-                password=password, insecure=unsafe, shutdown=shutdown,
-                progress=lambda tally: bar(tally.attempted + tally.skipped, total))
+                password=password, insecure=unsafe, shutdown=shutdown, progress=sent,
+                waiting=waiting)
+        sent(result.tally)
+        record.outcome = ("interrupted" if shutdown.is_set() else
+                          "paused" if result.state == "paused" else "ok")
+        if result.paused_reason:
+            record.error(result.paused_reason, "campaign")
+        return result
 
-    summary = run_db(ctx, body)
+    summary = run_logged(ctx, body, command="campaign send", campaign=name)
     if as_json:
         print_json(summary.to_json())
     else:
@@ -329,7 +324,8 @@ def status(ctx: typer.Context, name: Name, as_json: Json = False) -> None:
         data = row.to_json()
         print_json({"campaign": data["campaign"], "state": row.state, "total": row.total,
                     "counts": {k: row.counts.get(k, 0) for k in STATES},
-                    "pause_reason": row.pause_reason, "pacing": row.pacing})
+                    "pause_reason": row.pause_reason, "pacing": row.pacing,
+                    "next_due": data["next_due"]})
         return
     table = Table(title=f"{name} ({row.state})", box=box.SIMPLE)
     table.add_column("state")
@@ -339,8 +335,10 @@ def status(ctx: typer.Context, name: Name, as_json: Json = False) -> None:
     table.add_row("total", str(row.total))
     out = console()
     out.print(table)
+    if row.next_due is not None:
+        out.print(f"next letter due: {when(ctx, row.next_due)}", markup=False)
     if row.pause_reason:
-        out.print(f"paused: {row.pause_reason}")
+        out.print(f"paused: {row.pause_reason}", markup=False)
 
 
 @app.command("list")
@@ -352,34 +350,40 @@ def list_cmd(ctx: typer.Context, as_json: Json = False) -> None:
         return
     table = Table(box=box.SIMPLE)
     for col in ("campaign", "state", "template", "audience", "total", "sent", "planned",
-                "failed", "unknown"):
+                "failed", "unknown", "next due"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r.name, r.state, r.template, r.audience, str(r.total),
-                      str(r.counts["sent"]), str(r.counts["planned"]), str(r.counts["failed"]),
-                      str(r.counts["unknown"]))
+        table.add_row(*cells(r.name, r.state, r.template, r.audience, r.total, r.counts["sent"],
+                             r.counts["planned"], r.counts["failed"], r.counts["unknown"],
+                             when(ctx, r.next_due)))
     out = console()
     out.print(table)
 
 
 @app.command("pause")
-def pause(ctx: typer.Context, name: Name) -> None:
+def pause(ctx: typer.Context, name: Name, as_json: Json = False) -> None:
     """Stop sending (senders finish their current letter and stop claiming)."""
     run_db(ctx, lambda s: manage.pause_campaign(name, settings=s))
+    if as_json:
+        print_json({"campaign": name, "state": "paused"})
     info(ctx, f"{name} paused; `outreach campaign resume {name}` to continue")
 
 
 @app.command("resume")
-def resume(ctx: typer.Context, name: Name) -> None:
+def resume(ctx: typer.Context, name: Name, as_json: Json = False) -> None:
     """Allow a paused campaign to send again."""
-    run_db(ctx, lambda s: manage.resume_campaign(name, settings=s))
+    campaign = run_db(ctx, lambda s: manage.resume_campaign(name, settings=s))
+    if as_json:
+        print_json({"campaign": name, "state": campaign.state})
     info(ctx, f"{name} resumed; `outreach campaign send {name}` to send")
 
 
 @app.command("cancel")
-def cancel(ctx: typer.Context, name: Name) -> None:
+def cancel(ctx: typer.Context, name: Name, as_json: Json = False) -> None:
     """Cancel: every letter not yet sent is skipped."""
     count = run_db(ctx, lambda s: manage.cancel_campaign(name, settings=s))
+    if as_json:
+        print_json({"campaign": name, "state": "cancelled", "skipped": count})
     info(ctx, f"{name} cancelled; {count} letters skipped")
 
 
@@ -397,6 +401,7 @@ def follow_up(
         "--name", help="The new campaign's name (default NAME-follow-up).")] = None,
     ask: Annotated[list[str] | None, typer.Option(
         "--ask", "-a", help="An ask (repeatable; default: the first campaign's).")] = None,
+    as_json: Json = False,
 ) -> None:
     """Create a follow-up campaign for the matching targets of NAME, threaded onto it."""
     from outreach.replies.followup import create_follow_up
@@ -408,5 +413,8 @@ def follow_up(
         return await manage.campaign_status(created.name)
 
     row = run_db(ctx, body)
+    if as_json:
+        print_json({**row.to_json(), "follows": name})
+        return
     typer.echo(f"created campaign {row.name!r} (draft, follows {name!r}): {row.audience}")
     info(ctx, f"next: `outreach campaign plan {row.name}`")

@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
+from outreach import localtime, runlog
 from outreach.config import Settings, load_settings
 from outreach.db import open_db
 from outreach.errors import OutreachError
@@ -41,12 +45,20 @@ def state(ctx: typer.Context) -> AppState:
 
 
 def _no_color() -> bool:
-    return "NO_COLOR" in os.environ
+    """NO_COLOR set to anything but the empty string: no colour (https://no-color.org)."""
+    return os.environ.get("NO_COLOR", "") != ""
+
+
+def _console(*, stderr: bool = False) -> Console:
+    # colour system None: rich writes no style codes at all (colour, bold, italic)
+    plain = _no_color()
+    return Console(stderr=stderr, no_color=plain, color_system=None if plain else "auto",
+                   highlight=False, soft_wrap=True)
 
 
 def console() -> Console:
     """Standard output (tables, results); plain when not a terminal or NO_COLOR."""
-    return Console(no_color=_no_color(), highlight=False, soft_wrap=True)
+    return _console()
 
 
 def wide_console() -> Console:
@@ -62,7 +74,8 @@ DELIVERY_STATES = tuple(state.value for state in DeliveryState)
 
 
 def err_console() -> Console:
-    return Console(stderr=True, no_color=_no_color(), highlight=False, soft_wrap=True)
+    """Standard error (progress, notes); plain when not a terminal or NO_COLOR."""
+    return _console(stderr=True)
 
 
 def fail(message: str, *, code: int = 1) -> NoReturn:
@@ -84,6 +97,9 @@ def run(ctx: typer.Context, body: Callable[[Settings], Coroutine[Any, Any, T]]) 
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         raise typer.Exit(130) from None
+    except asyncio.CancelledError:  # SIGTERM during a logged run (see run_logged)
+        sys.stderr.write("terminated\n")
+        raise typer.Exit(143) from None
 
 
 def run_db(
@@ -108,6 +124,11 @@ def warn_insecure(what: str, place: str) -> None:
                      "STARTTLS the password and the mail cross the network unencrypted\n")
 
 
+def cells(*values: object) -> list[Text]:
+    """Table cells shown as they are: a "[/x]" in a subject or a name is text, not markup."""
+    return [Text(str(value)) for value in values]
+
+
 def print_json(data: Any) -> None:
     """JSON on standard output: UTF-8, stable key order as given, one trailing newline."""
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
@@ -116,4 +137,44 @@ def print_json(data: Any) -> None:
 def info(ctx: typer.Context, message: str) -> None:
     """A progress or summary line on stderr, unless --quiet."""
     if not state(ctx).quiet:
-        err_console().print(message)
+        err_console().print(message, markup=False)
+
+
+def when(ctx: typer.Context, value: datetime | str | None, *, seconds: bool = False) -> str:
+    """A time for a person: in [general] timezone (else the system's), zone named."""
+    try:
+        zone = localtime.zone(state(ctx).settings().general.timezone)
+    except OutreachError as exc:
+        fail(str(exc))
+    return localtime.show(value, zone, seconds=seconds)
+
+
+def run_logged(
+    ctx: typer.Context, body: Callable[[Settings, runlog.Run], Coroutine[Any, Any, T]], *,
+    command: str, campaign: str | None = None,
+) -> T:
+    """Like :func:`run_db`, appending the run's line to the run log however it ends.
+
+    SIGTERM cancels the run (so the line says ``interrupted``) unless the body
+    installs its own graceful handler, as ``campaign send`` does.
+    """
+
+    async def wrapped(settings: Settings) -> T:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        installed = False
+        if task is not None:
+            try:
+                loop.add_signal_handler(signal.SIGTERM, task.cancel)
+                installed = True
+            except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover
+                pass
+        try:
+            with runlog.recording(settings, command=command, campaign=campaign) as record:
+                async with open_db(settings.database_url):
+                    return await body(settings, record)
+        finally:
+            if installed:
+                loop.remove_signal_handler(signal.SIGTERM)
+
+    return run(ctx, wrapped)

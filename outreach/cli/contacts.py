@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from outreach.cli.common import console, err_console, fail, info, print_json, run_db
+from outreach.cli.common import cells, console, fail, info, print_json, run_db, when
+from outreach.cli.progress import progress
 from outreach.cli.where import WhereOption, parse_selection, shorthands
 from outreach.config import Settings
 from outreach.contacts import erase as erasing
@@ -24,38 +25,7 @@ app = typer.Typer(
     help="The targets: import, list, show, tag, opt out, export, erase.", no_args_is_help=True
 )
 JsonOption = Annotated[bool, typer.Option("--json", help="A JSON array of objects.")]
-#: a progress bar is shown past this many rows (and only on a terminal)
-PROGRESS_FROM = 1000
-
-
-class _Bar:
-    """A rich progress bar on stderr for long imports; silent when not a terminal."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled and err_console().is_terminal
-        self.progress: Progress | None = None
-        self.tasks: dict[str, Any] = {}
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if not self.enabled or total < PROGRESS_FROM:
-            return
-        if self.progress is None:
-            self.progress = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=err_console(),
-                transient=True,
-            )
-            self.progress.start()
-        if stage not in self.tasks:
-            self.tasks[stage] = self.progress.add_task(stage, total=total)
-        self.progress.update(self.tasks[stage], completed=done, total=total)
-
-    def close(self) -> None:
-        if self.progress is not None:
-            self.progress.stop()
+ResultJson = Annotated[bool, typer.Option("--json", help="The result as a JSON object.")]
 
 
 def print_json_array(rows: list[dict[str, Any]]) -> None:
@@ -92,23 +62,20 @@ def import_command(
     """Import contacts; upsert by e-mail (or EP id). Exit 1 if any row was rejected."""
     if format not in FORMATS:
         fail(f"--format: unknown format {format!r} (one of {', '.join(FORMATS)})", code=2)
-    bar = _Bar(not as_json)
 
     async def body(settings: Settings) -> ImportReport:
-        return await import_files(
-            files,
-            settings=settings,
-            format=format,
-            tags=tag or [],
-            dry_run=dry_run,
-            strict=strict,
-            progress=bar,
-        )
+        with progress(ctx, "reading", unit="rows") as bar:
+            return await import_files(
+                files,
+                settings=settings,
+                format=format,
+                tags=tag or [],
+                dry_run=dry_run,
+                strict=strict,
+                progress=bar.stage,
+            )
 
-    try:
-        report = run_db(ctx, body)
-    finally:
-        bar.close()
+    report = run_db(ctx, body)
     if as_json:
         print_json(report.to_json())
     else:
@@ -187,7 +154,7 @@ def list_command(
         "id", "email", "name", "kind", "country", "lang", "group", "committees", "tags", "status"
     )
     for r in rows:
-        table.add_row(
+        table.add_row(*cells(
             str(r["id"]),
             r["email"],
             r["name"],
@@ -198,7 +165,7 @@ def list_command(
             ";".join(r["committees"]),
             ";".join(r["tags"]),
             r.get("campaign_status", r["status"]),
-        )
+        ))
     console().print(table)
     info(ctx, f"{len(rows)} contact(s) ({selection.describe()})")
 
@@ -231,11 +198,12 @@ def show_command(
     for entry in data["timeline"]:
         actor = entry["details"].get("actor", "")
         by = f"  [{actor}]" if actor else ""  # letters and replies have no actor
-        out.print(f"  {entry['at'][:19]}  {entry['summary']}{by}", markup=False)
+        out.print(f"  {when(ctx, entry['at'])}  {entry['summary']}{by}", markup=False)
 
 
 def _tagging(
-    ctx: typer.Context, tag: str, contacts: list[str] | None, where: list[str] | None, remove: bool
+    ctx: typer.Context, tag: str, contacts: list[str] | None, where: list[str] | None, remove: bool,
+    as_json: bool = False,
 ) -> None:
     if not contacts and not where:
         fail("name contacts or select them with --where", code=2)
@@ -247,6 +215,9 @@ def _tagging(
         )
 
     changed = run_db(ctx, body)
+    if as_json:
+        print_json({"tag": tag, "removed" if remove else "added": changed})
+        return
     typer.echo(f"{'untagged' if remove else 'tagged'} {changed} contact(s)")
 
 
@@ -256,9 +227,10 @@ def tag_command(
     tag: Annotated[str, typer.Argument(help="The tag to add.")],
     contacts: Annotated[list[str] | None, typer.Argument(help="E-mail, ep:ID or number.")] = None,
     where: WhereOption = None,
+    as_json: ResultJson = False,
 ) -> None:
     """Add a tag to the named contacts and/or those selected with --where."""
-    _tagging(ctx, tag, contacts, where, remove=False)
+    _tagging(ctx, tag, contacts, where, remove=False, as_json=as_json)
 
 
 @app.command("untag")
@@ -267,9 +239,10 @@ def untag_command(
     tag: Annotated[str, typer.Argument(help="The tag to remove.")],
     contacts: Annotated[list[str] | None, typer.Argument(help="E-mail, ep:ID or number.")] = None,
     where: WhereOption = None,
+    as_json: ResultJson = False,
 ) -> None:
     """Remove a tag from the named contacts and/or those selected with --where."""
-    _tagging(ctx, tag, contacts, where, remove=True)
+    _tagging(ctx, tag, contacts, where, remove=True, as_json=as_json)
 
 
 @app.command("opt-out")
@@ -277,6 +250,7 @@ def opt_out_command(
     ctx: typer.Context,
     email: Annotated[str, typer.Argument(help="The address (or ep:ID / number of a contact).")],
     reason: Annotated[str, typer.Option("--reason", help="Why (kept with the opt-out).")] = "",
+    as_json: ResultJson = False,
 ) -> None:
     """Put an address on the do-not-contact list (kept across re-imports)."""
 
@@ -284,6 +258,9 @@ def opt_out_command(
         return await manage.opt_out(email, reason=reason, actor=settings.actor)
 
     result = run_db(ctx, body)
+    if as_json:
+        print_json(dataclasses.asdict(result))
+        return
     if result.already:
         typer.echo(f"{result.email} was already on the do-not-contact list")
     else:
@@ -297,6 +274,7 @@ def export_command(
     format: Annotated[
         str | None, typer.Option("--format", help="csv|json (default: from the extension).")
     ] = None,
+    as_json: ResultJson = False,
 ) -> None:
     """Write every contact and opt-out to a file that `contacts import` reads back."""
 
@@ -304,6 +282,8 @@ def export_command(
         return await exporting.export_contacts(file, format=format)
 
     count = run_db(ctx, body)
+    if as_json:
+        print_json({"file": str(file), "rows": count})
     info(ctx, f"wrote {count} row(s) to {file}")
 
 
@@ -312,6 +292,7 @@ def erase_command(
     ctx: typer.Context,
     contact: Annotated[str, typer.Argument(help="E-mail address, ep:ID or number.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    as_json: ResultJson = False,
 ) -> None:
     """Erase a person (GDPR): their data leaves every table; a hash keeps them off lists."""
     if not yes:
@@ -327,6 +308,9 @@ def erase_command(
         return await erasing.erase_contact(contact, settings=settings)
 
     report = run_db(ctx, body)
+    if as_json:
+        print_json(dataclasses.asdict(report))
+        return
     typer.echo(
         f"erased contact #{report.contact_id}: {report.letters} letter(s) and "
         f"{report.replies} repl(ies) blanked; database compacted"

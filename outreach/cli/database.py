@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from outreach.cli.common import console, info, run
+from outreach.cli.common import console, info, print_json, run
 from outreach.config import Settings
 from outreach.db import open_db, schema_status, upgrade
 
 app = typer.Typer(help="The database schema: status and upgrade.", no_args_is_help=True)
+Json = Annotated[bool, typer.Option("--json", help="The result as JSON.")]
 
 
 @app.command("status")
-def status_command(ctx: typer.Context) -> None:
+def status_command(ctx: typer.Context, as_json: Json = False) -> None:
     """Show the applied and pending schema migrations."""
 
     async def body(settings: Settings) -> tuple[list[str], list[str]]:
@@ -20,6 +23,9 @@ def status_command(ctx: typer.Context) -> None:
             return await schema_status(db)
 
     applied, pending = run(ctx, body)
+    if as_json:
+        print_json({"applied": applied, "pending": pending})
+        return
     out = console()
     for name in applied:
         out.print(f"applied  {name}")
@@ -28,7 +34,7 @@ def status_command(ctx: typer.Context) -> None:
 
 
 @app.command("upgrade")
-def upgrade_command(ctx: typer.Context) -> None:
+def upgrade_command(ctx: typer.Context, as_json: Json = False) -> None:
     """Upgrade the database in place to this version's schema (keeps all data)."""
 
     async def body(settings: Settings) -> list[str]:
@@ -36,4 +42,6 @@ def upgrade_command(ctx: typer.Context) -> None:
             return await upgrade(db)
 
     done = run(ctx, body)
+    if as_json:
+        print_json({"applied": done})
     info(ctx, f"applied {', '.join(done)}" if done else "schema already current")

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from outreach.campaigns.demo import make_folder, run_demo
 from outreach.cli.common import DELIVERY_STATES as STATES
-from outreach.cli.common import run
+from outreach.cli.common import print_json, run
 from outreach.cli.common import wide_console as console
 
 
@@ -19,10 +19,18 @@ def demo_command(
     ctx: typer.Context,
     directory: Annotated[Path | None, typer.Option(
         "--dir", help="Workspace folder (default: a fresh temporary folder).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The result as JSON.")] = False,
 ) -> None:
     """Import the sample targets, plan the letters and send them to a local capture server."""
     folder = make_folder(directory)
     report = run(ctx, lambda settings: run_demo(folder))
+    if as_json:
+        print_json({"folder": str(report.folder), "imported": report.imported,
+                    "campaigns": [row.to_json() for row in report.campaigns],
+                    "maildir": str(report.maildir) if report.maildir else None,
+                    "eml_folder": str(report.eml_folder) if report.eml_folder else None,
+                    "letters": report.letters})
+        return
     out = console()
     out.print(f"workspace: {report.folder}")
     out.print(f"{report.imported} sample targets imported")

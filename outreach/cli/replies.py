@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,16 +10,22 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
+from outreach import runlog
 from outreach.cli.common import (
+    cells,
     console,
     err_console,
     fail,
     info,
     print_json,
     run_db,
+    run_logged,
     warn_insecure,
+    when,
 )
+from outreach.cli.progress import progress
 from outreach.config import Settings, secret
 from outreach.contacts.manage import resolve
 from outreach.errors import InputError
@@ -65,7 +72,8 @@ def import_command(
     """Store messages from files; each Message-ID once, unreadable ones reported and skipped."""
 
     async def body(settings: Settings) -> IngestReport:
-        return await import_paths(list(paths), settings=settings)
+        with progress(ctx, "importing", unit="messages") as bar:
+            return await import_paths(list(paths), settings=settings, progress=bar)
 
     _summary(ctx, run_db(ctx, body), as_json)
 
@@ -91,9 +99,9 @@ def fetch_command(
         "--insecure", help="Allow plain IMAP off loopback (warns).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="The summary as JSON.")] = False,
 ) -> None:
-    """Fetch new mail from the campaign mailbox (imap.url in outreach.toml), each message exactly once."""
+    """Fetch new mail from the campaign mailbox (imap.url in outreach.toml), each message once."""
 
-    async def body(settings: Settings) -> FetchReport:
+    async def body(settings: Settings, record: runlog.Run) -> FetchReport:
         since_day = _since(since)
         url = parse_imap_url(settings.imap.url)
         if (insecure or settings.imap.insecure) and url.scheme == "imap" and not url.loopback:
@@ -101,10 +109,18 @@ def fetch_command(
         password = secret("imap")
         if password is None and settings.imap.url and sys.stdin.isatty():
             password = typer.prompt("IMAP password", hide_input=True)
-        return await fetch(settings=settings, password=password, folders=folder or None,
-                           since=since_day, insecure=True if insecure else None)
+        with progress(ctx, "fetching", unit="messages") as bar:
+            found = await fetch(settings=settings, password=password, folders=folder or None,
+                                since=since_day, insecure=True if insecure else None,
+                                progress=bar)
+        record.counts = {"fetched": found.fetched, "stored": found.new,
+                         "duplicates": found.duplicates, "matched": found.new - found.unmatched,
+                         "review": found.unmatched, "unreadable": len(found.errors)}
+        for _source, error in found.errors:  # the source names a folder and UID, no person
+            record.error(error, "message")
+        return found
 
-    report = run_db(ctx, body)
+    report = run_logged(ctx, body, command="replies fetch")
     for note in report.notes:
         if not note.startswith("warning: plain IMAP"):  # warned before connecting
             err_console().print(note, markup=False)
@@ -151,10 +167,11 @@ def list_command(
                   box=None, pad_edge=False)
     for row in rows:
         stance = " ".join(f"{a}={s}" for a, s in row["stance"].items())
-        table.add_row(str(row["id"]), row["received_at"][:16].replace("T", " "), row["kind"],
-                      row["contact"] or f"? {row['from']}", row["campaign"] or "-",
-                      row["subject"][:60], stance + (" (opt-out?)" if row["opt_out_request"]
-                                                     and not row["reviewed"] else ""))
+        table.add_row(*cells(row["id"], when(ctx, row["received_at"]), row["kind"],
+                             row["contact"] or f"? {row['from']}", row["campaign"] or "-",
+                             row["subject"][:60], stance + (
+                                 " (opt-out?)" if row["opt_out_request"]
+                                 and not row["reviewed"] else "")))
     console().print(table)
 
 
@@ -171,7 +188,8 @@ def show_command(ctx: typer.Context, reply: ReplyId, as_json: Json = False) -> N
         return
     for key in ("id", "kind", "from", "contact", "campaign", "received_at", "subject",
                 "matched_by", "stance", "reviewed"):
-        typer.echo(f"{key}: {row[key]}")
+        value = when(ctx, row[key], seconds=True) if key == "received_at" else row[key]
+        typer.echo(f"{key}: {value}")
     typer.echo("")
     typer.echo(row["body"] if row["body"] is not None else "(text purged)")
 
@@ -183,6 +201,7 @@ def assign_command(
     contact: Annotated[str, typer.Option("--contact", help="E-mail, ep:ID or number.")],
     campaign: Annotated[str | None, typer.Option("--campaign", help="The campaign's name.")]
     = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The result as JSON.")] = False,
 ) -> None:
     """Attach a reply from the review queue to a contact (and campaign)."""
 
@@ -196,7 +215,11 @@ def assign_command(
         await manage.assign(reply, contact=who, campaign=which, actor=settings.actor)
         return who.label() + (f" in {which.name}" if which else "")
 
-    typer.echo(f"reply {reply.lstrip('#')} assigned to {run_db(ctx, body)}")
+    who = run_db(ctx, body)
+    if as_json:
+        print_json({"reply": reply.lstrip("#"), "assigned_to": who, "campaign": campaign})
+        return
+    typer.echo(f"reply {reply.lstrip('#')} assigned to {who}")
 
 
 @app.command("set")
@@ -208,6 +231,7 @@ def set_command(
     note: Annotated[str, typer.Option("--note", help="Kept with the stance.")] = "",
     opt_out: Annotated[bool, typer.Option(
         "--opt-out", help="Confirm the reply's opt-out: suppress the contact.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="The result as JSON.")] = False,
 ) -> None:
     """Record a campaigner's decision on a reply (for scripts); marks it reviewed."""
 
@@ -218,6 +242,10 @@ def set_command(
                             actor=settings.actor)
 
     run_db(ctx, body)
+    if as_json:
+        print_json({"reply": reply.lstrip("#"), "reviewed": True, "stance": list(stance or []),
+                    "opt_out": opt_out})
+        return
     typer.echo(f"reply {reply.lstrip('#')} reviewed"
                + (": " + " ".join(stance) if stance else "") + (", opt-out" if opt_out else ""))
 
@@ -227,6 +255,7 @@ def purge_command(
     ctx: typer.Context,
     older_than: Annotated[str, typer.Option(
         "--older-than", help="Retention period: 90d, 12w, 6m, 2y.")],
+    as_json: Annotated[bool, typer.Option("--json", help="The result as JSON.")] = False,
 ) -> None:
     """Delete the texts of replies past the retention period (kind and stance stay)."""
 
@@ -234,7 +263,11 @@ def purge_command(
         age = manage.parse_age(older_than, place="--older-than")
         return await manage.purge(age, actor=settings.actor)
 
-    typer.echo(f"{run_db(ctx, body)} reply text(s) deleted")
+    count = run_db(ctx, body)
+    if as_json:
+        print_json({"purged": count, "older_than": older_than})
+        return
+    typer.echo(f"{count} reply text(s) deleted")
 
 
 # --- review ------------------------------------------------------------------------------
@@ -243,12 +276,13 @@ _HELP = ("Answer with a stance for every ask ({stances}), or ASK=STANCE ..., "
          "'-' reviewed without a stance, Enter to skip, q to stop.")
 
 
-def _show_item(item: ReviewItem) -> None:
+def _show_item(ctx: typer.Context, item: ReviewItem) -> None:
     out = console()
-    out.rule(f"reply {item.reply_id}: {item.kind} from {item.contact} ({item.campaign or '-'})")
-    table = Table(f"their reply ({item.received_at:%Y-%m-%d})", "our letter", expand=True,
+    out.rule(Text(f"reply {item.reply_id}: {item.kind} from {item.contact} "
+                  f"({item.campaign or '-'})"))
+    table = Table(f"their reply ({when(ctx, item.received_at)})", "our letter", expand=True,
                   show_lines=False)
-    table.add_row(item.reply_text, item.letter_text or "(no letter on record)")
+    table.add_row(*cells(item.reply_text, item.letter_text or "(no letter on record)"))
     out.print(table)
     asks = ", ".join(item.asks) or "(the campaign names no ask: answer ASK=STANCE)"
     out.print(f"asks: {asks}", markup=False)
@@ -282,6 +316,8 @@ def review_command(
         help="Ask for each reply (default: only when standard input is a terminal).")] = None,
     every_kind: Annotated[bool, typer.Option(
         "--all-kinds", help="Also auto-replies, bounces and complaints.")] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="The replies to review as a JSON array (never asks).")] = False,
 ) -> None:
     """Walk the unreviewed replies: each beside the letter sent, with a suggested stance."""
 
@@ -290,6 +326,10 @@ def review_command(
         return await review_items(campaign=campaign, every_kind=every_kind), waiting
 
     items, unmatched = run_db(ctx, load)
+    if as_json:
+        print_json([{**dataclasses.asdict(item), "asks": list(item.asks),
+                     "received_at": item.received_at.isoformat()} for item in items])
+        return
     if unmatched:
         info(ctx, f"{unmatched} unmatched repl{'y waits' if unmatched == 1 else 'ies wait'} "
                   "for `outreach replies assign` (see `replies list --unmatched`)")
@@ -306,7 +346,7 @@ def review_command(
         return
     done = 0
     for item in items:
-        _show_item(item)
+        _show_item(ctx, item)
         while True:
             text = typer.prompt(_HELP.format(stances="/".join(STANCES)), default="",
                                 show_default=False)

@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from outreach.cli.common import fail, info, run_db
+from outreach.cli.common import fail, info, run_db, when
+from outreach.cli.progress import spinner
 from outreach.config import Settings
 from outreach.report import BREAKDOWNS, DEFAULT_LIMIT, FORMATS, render_report
 
@@ -55,22 +56,27 @@ def report_command(
             help="Rows of each list of targets (responsiveness, follow-ups due); 0 for every row.",
         ),
     ] = DEFAULT_LIMIT,
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
 ) -> None:
     """Report on campaigns: funnel per ask, response by breakdown, responsiveness,
     stances by country and group, follow-ups due."""
+    if as_json:
+        format = "json"
     if format not in FORMATS:
         fail(f"--format: unknown format {format!r} (one of {', '.join(FORMATS)})", code=2)
 
     async def body(settings: Settings) -> str:
         from outreach.replies.manage import parse_age
 
-        return await render_report(
-            list(campaigns or []),
-            format=format,
-            by=list(by or []),
-            after=parse_age(after, place="--after"),
-            limit=limit,
-        )
+        with spinner(ctx, "computing the report"):
+            return await render_report(
+                list(campaigns or []),
+                format=format,
+                by=list(by or []),
+                after=parse_age(after, place="--after"),
+                limit=limit,
+                show_time=lambda value: when(ctx, value),
+            )
 
     text = run_db(ctx, body)
     if out is None:

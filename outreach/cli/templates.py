@@ -146,6 +146,7 @@ def copy_command(
         str | None, typer.Argument(help="The letter to copy (default: all, with the partials).")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing copy.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="The files written, as JSON.")] = False,
 ) -> None:
     """Put an editable copy of a shipped letter into templates/ beside outreach.toml."""
     try:
@@ -153,5 +154,8 @@ def copy_command(
         copied = tools.copy_letters(settings, name=letter, force=force)
     except OutreachError as exc:
         fail(str(exc))
+    if as_json:
+        print_json([str(path) for path in copied])
+        return
     for path in copied:
-        console().print(str(path))
+        console().print(str(path), markup=False)

@@ -9,7 +9,7 @@ CSV, JSON or a self-contained HTML page.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -72,8 +72,12 @@ async def build_report(
 async def render_report(
     campaigns: list[str], *, format: str = "table", by: list[str] | tuple[str, ...] = (),
     after: timedelta = DEFAULT_AFTER, now: datetime | None = None, limit: int = DEFAULT_LIMIT,
+    show_time: Callable[[str], str] | None = None,
 ) -> str:
-    """The report as text in ``format`` (table, csv, json or html)."""
+    """The report as text in ``format`` (table, csv, json or html).
+
+    ``show_time`` formats the times of the text table for its reader (see ``cell``).
+    """
     if format not in FORMATS:
         raise InputError(f"unknown format {format!r} (one of {', '.join(FORMATS)})",
                          place="--format")
@@ -94,4 +98,4 @@ async def render_report(
         from outreach.report.html import render_html
 
         return render_html(report, await recent_replies(data.campaigns))
-    return to_table(report)
+    return to_table(report, show_time=show_time)

@@ -12,8 +12,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from outreach.spreadsheet import guard
 
 FORMATS = ("table", "csv", "json", "html")
 COUNTS = ("targeted", "sent", "bounced", "auto_replied", "replied")
@@ -103,12 +106,17 @@ def to_csv(report: dict[str, Any]) -> str:
     for part in parts:
         for row in part.rows:
             values = {"section": part.name, **row}
-            writer.writerow(["" if values.get(c) is None else values.get(c) for c in columns])
+            writer.writerow(["" if values.get(c) is None else guard(values.get(c))
+                             for c in columns])
     return buffer.getvalue()
 
 
-def cell(column: str, value: Any) -> str:
-    """A value as the table and the HTML page print it."""
+def cell(column: str, value: Any, *, show_time: Callable[[str], str] | None = None) -> str:
+    """A value as the table and the HTML page print it.
+
+    ``show_time`` turns an ISO time into the reader's (e.g. their time zone, named);
+    without it a time is shown as stored, to the minute.
+    """
     if value is None:
         return "-"
     if column == "response_rate":
@@ -116,11 +124,11 @@ def cell(column: str, value: Any) -> str:
     if column == "key" and value == "":
         return "(none)"
     if isinstance(value, str) and column.endswith("_at"):
-        return value[:16].replace("T", " ")
+        return show_time(value) if show_time else value[:16].replace("T", " ")
     return str(value)
 
 
-def to_table(report: dict[str, Any]) -> str:
+def to_table(report: dict[str, Any], *, show_time: Callable[[str], str] | None = None) -> str:
     lines: list[str] = []
     for part in sections(report):
         lines.append(f"== {part.title} ==")
@@ -129,7 +137,8 @@ def to_table(report: dict[str, Any]) -> str:
             lines.append("")
             continue
         header = [c.replace("_", " ") for c in part.columns]
-        body = [[_flat(cell(c, row.get(c))) for c in part.columns] for row in part.rows]
+        body = [[_flat(cell(c, row.get(c), show_time=show_time)) for c in part.columns]
+                for row in part.rows]
         widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
         lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip())
         for r in body:
