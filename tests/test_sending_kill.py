@@ -22,7 +22,7 @@ K, BATCH, LETTERS, KILLS = 4, 5, 300, 4
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [4, 2026])
+@pytest.mark.parametrize("seed", [2026])  # the 5,000-letter test below runs 20 kills more
 async def test_sigkill_and_resume_never_duplicates(db: Settings, seed: int) -> None:
     await make_contacts([f"t{n}@d{n % 7}.example" for n in range(LETTERS)])
     await make_campaign("kill")
