@@ -20,6 +20,7 @@ from typing import Any
 from outreach.contacts import fields, record
 from outreach.contacts.rows import RawRow, ReadResult
 from outreach.errors import ImportFileError
+from outreach.spreadsheet import unguard
 
 _SNIFF_BYTES = 64 * 1024
 _DELIMITERS = ",;\t|"
@@ -145,7 +146,10 @@ def read_csv(data: bytes, *, file: str) -> ReadResult:
         raise ImportFileError("the file is empty", place=file)
     dialect = _dialect(text, file=file)
     records = _records(text, dialect, file=file)
-    header_line, headers = next(records)
+    first = next(records, None)
+    if first is None:  # only separators and blanks: no header to read
+        raise ImportFileError("the file has no header line (only empty cells)", place=file)
+    header_line, headers = first
     if any(_SURROGATE.search(h) for h in headers):
         raise ImportFileError("the header is not UTF-8", place=f"{file}:{header_line}")
     columns, unknown = header_map(headers, place=f"{file}:{header_line}")
@@ -159,7 +163,7 @@ def read_csv(data: bytes, *, file: str) -> ReadResult:
         elif len(cells) != width:
             row.error = f"wrong column count: {len(cells)} fields, the header has {width}"
         else:
-            row.values = {c: v for c, v in zip(columns, cells, strict=True) if c}
+            row.values = {c: unguard(v) for c, v in zip(columns, cells, strict=True) if c}
         result.rows.append(row)
     return result
 
@@ -191,6 +195,9 @@ def read_json(data: bytes, *, file: str) -> ReadResult:
     return result
 
 
+NESTED_TOO_DEEPLY = "not JSON that can be read: nested too deeply"
+
+
 def json_items(text: str, *, file: str) -> Iterator[tuple[int, Any]]:
     """The elements of a top-level JSON array with the line each starts on."""
     decoder = json.JSONDecoder()
@@ -200,6 +207,8 @@ def json_items(text: str, *, file: str) -> Iterator[tuple[int, Any]]:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ImportFileError(f"not JSON: {exc.msg}", place=f"{file}:{exc.lineno}") from None
+        except RecursionError:
+            raise ImportFileError(NESTED_TOO_DEEPLY, place=file) from None
         raise ImportFileError(
             f"expected a list of objects, found {record.json_type(value)}", place=file
         )
@@ -215,6 +224,8 @@ def json_items(text: str, *, file: str) -> Iterator[tuple[int, Any]]:
             value, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
             raise ImportFileError(f"not JSON: {exc.msg}", place=f"{file}:{exc.lineno}") from None
+        except RecursionError:  # e.g. "[[[[…": Python's decoder recurses per level
+            raise ImportFileError(NESTED_TOO_DEEPLY, place=f"{file}:{line}") from None
         yield line, value
         pos = _skip(text, pos)
         if pos < len(text) and text[pos] == ",":

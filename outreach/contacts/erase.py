@@ -1,8 +1,10 @@
 """``contacts erase``: the right to erasure (GDPR art. 17).
 
 In one transaction: the letters to the person keep their place in the ledger
-(a campaign's counts stay right) but lose the message, recipient and subject;
-their replies lose the body, sender and subject; audit events and stances go with
+(a campaign's counts stay right) but lose the message, recipient, subject and
+the relay's answer (which may quote the address); their replies lose the body,
+sender, subject and source file, and their Message-ID (written by the person's
+mail program, it may hold a name) becomes a salted hash; audit events and stances go with
 the contact row (cascade); events elsewhere that quote the address are blanked;
 the bounce score is deleted; the do-not-contact list keeps only a salted hash of
 the address, so a later import refuses it. A ``contacts.erase`` event records
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tortoise import connections
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from outreach.audit import record
@@ -58,12 +61,13 @@ async def erase_contact(ref: str, *, settings: Settings) -> EraseReport:
     digest = await email_hash(email) if email else ""
     async with in_transaction():
         report.letters = await Delivery.filter(contact_id=contact.id).update(
-            message=None, recipient="", subject=""
+            message=None, recipient="", subject="", smtp_text=""
         )
         if email:
             report.letters += await Delivery.filter(recipient=email).update(
-                message=None, recipient="", subject=""
+                message=None, recipient="", subject="", smtp_text=""
             )
+        await _forget_reply_ids(contact.id, email)
         report.replies = await Reply.filter(contact_id=contact.id).update(
             body=None, from_address="", subject="", failed_address=""
         )
@@ -84,6 +88,17 @@ async def erase_contact(ref: str, *, settings: Settings) -> EraseReport:
     report.compacted = await compact(settings)
     report.files, report.notes = outside_files(settings, email)
     return report
+
+
+async def _forget_reply_ids(contact_id: int, email: str) -> None:
+    """Replace the Message-ID and source of the person's replies by a salted hash."""
+    query = Q(contact_id=contact_id)
+    if email:
+        query |= Q(from_address=email) | Q(failed_address=email)
+    for reply_id, message_id in await Reply.filter(query).values_list("id", "message_id"):
+        hashed = await email_hash(str(message_id))
+        await Reply.filter(id=reply_id).update(message_id=f"<erased.{hashed}@invalid>",
+                                                source="")
 
 
 async def compact(settings: Settings) -> bool:

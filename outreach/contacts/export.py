@@ -28,6 +28,7 @@ from typing import Any
 from outreach.contacts import fields, record
 from outreach.errors import InputError
 from outreach.models import Contact, Suppression, load_list
+from outreach.spreadsheet import guard
 
 EXPORT_COLUMNS: tuple[str, ...] = (*fields.COLUMNS, *record.EXTRA_COLUMNS)
 EXPORT_FORMATS = ("csv", "json")
@@ -82,9 +83,10 @@ def render(rows: list[dict[str, Any]], format: str) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
     for row in rows:
-        writer.writerow(
-            [";".join(row[c]) if c in fields.LIST_COLUMNS else row[c] for c in EXPORT_COLUMNS]
-        )
+        writer.writerow([
+            guard(";".join(row[c]) if c in fields.LIST_COLUMNS else row[c])
+            for c in EXPORT_COLUMNS
+        ])
     return out.getvalue()
 
 

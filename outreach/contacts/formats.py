@@ -35,7 +35,7 @@ def detect(data: bytes, name: str) -> str:
 def _looks_like_ep(data: bytes) -> bool:
     try:
         document = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return False
     if isinstance(document, dict):
         return any(k in document for k in ("data", "@graph", "@context"))

@@ -20,6 +20,7 @@ from jinja2.exceptions import TemplateNotFound, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from outreach.errors import TemplateError
+from outreach.letters.limits import BoundedSandbox, refuse_objects
 from outreach.letters.markdown import escape
 
 
@@ -31,6 +32,7 @@ class MissingField(StrictUndefined):
 
 
 def _finalize_markdown(value: Any) -> Any:
+    refuse_objects(value)
     if isinstance(value, str):
         return escape(value)
     if value is None:
@@ -39,13 +41,15 @@ def _finalize_markdown(value: Any) -> Any:
 
 
 def _finalize_plain(value: Any) -> Any:
+    refuse_objects(value)
     return "" if value is None else value
 
 
 def make_environment(search: Iterable[Path], *, markdown: bool) -> ImmutableSandboxedEnvironment:
-    """An environment loading from ``search`` (first match wins)."""
+    """An environment loading from ``search`` (first match wins), sizes bounded
+    (:mod:`outreach.letters.limits`)."""
     finalize: Callable[[Any], Any] = _finalize_markdown if markdown else _finalize_plain
-    return ImmutableSandboxedEnvironment(
+    return BoundedSandbox(
         loader=FileSystemLoader([str(p) for p in search], encoding="utf-8"),
         undefined=StrictUndefined,
         autoescape=False,

@@ -5,8 +5,12 @@ letter, so the message is assembled here from the standard library's encoders
 (``email.header`` for RFC 2047 words, ``email.utils`` for addresses,
 ``binascii.b2a_qp`` for the bodies). Every header value has CR, LF and other
 control characters replaced by spaces first, so no field of a contact can add
-a header. Bodies are quoted-printable: no line exceeds 76 octets. Lines end in
-CRLF. The Date is added when the letter is actually sent (:func:`with_date`).
+a header; an address also loses what could start a second address or a display
+name (``<>,;:"()``, spaces), and a long word or a value that looks like an
+RFC 2047 word is sent encoded, so no header line exceeds 998 octets and every
+header decodes to exactly what was given. Bodies are quoted-printable: no line
+exceeds 76 octets. Lines end in CRLF. The Date is added when the letter is
+actually sent (:func:`with_date`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,14 @@ from datetime import datetime
 from email.header import Header
 from email.utils import format_datetime, formataddr
 
+from outreach.errors import InputError
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+#: what cannot be part of one bare addr-spec: whitespace, and what would start a
+#: display name, a comment, a group or a second address (``a@x>, b@y`` is one address)
+_NOT_ADDR = re.compile(r'[\s<>(),;:"\\]+')
+#: the longest word an unencoded header may hold before it needs RFC 2047 chunks
+_LONGEST_WORD = 70
 CRLF = b"\r\n"
 
 
@@ -31,19 +42,29 @@ def clean(value: str) -> str:
 def _encode(value: str, name: str) -> str:
     """An unstructured header value, RFC 2047-encoded when not plain ASCII, folded."""
     value = clean(value)
-    if value.isascii() and len(value) + len(name) + 2 <= 78:
+    if value.isascii() and len(value) + len(name) + 2 <= 78 and "=?" not in value:
         return value
-    charset = "us-ascii" if value.isascii() else "utf-8"
+    # a long word cannot be folded, and "=?…?=" would be decoded by the reader: both
+    # go out as encoded words (split into short chunks), the rest folds at spaces
+    plain = value.isascii() and "=?" not in value and all(
+        len(word) <= _LONGEST_WORD for word in value.split()
+    )
+    charset = "us-ascii" if plain else "utf-8"
     return Header(value, charset, header_name=name).encode(linesep="\r\n")
 
 
-def address(display: str, addr: str) -> str:
-    """``Name <addr>`` with the name quoted or RFC 2047-encoded as needed."""
+def address(display: str, addr: str, header: str = "address") -> str:
+    """``Name <addr>`` with the name quoted or RFC 2047-encoded as needed.
+
+    Raises :class:`InputError` when ``addr`` holds more than one ``@``.
+    """
     display = clean(display)
-    addr = clean(addr).replace(" ", "")
+    addr = _NOT_ADDR.sub("", clean(addr))
+    if addr.count("@") > 1:  # two addresses run together: refuse, never guess which
+        raise InputError(f"{addr!r} is not one e-mail address", place=header)
     if not display:
         return addr
-    if display.isascii():
+    if display.isascii() and len(display) <= _LONGEST_WORD and "=?" not in display:
         return formataddr((display, addr))
     return f"{Header(display, 'utf-8').encode(linesep=chr(13) + chr(10))} <{addr}>"
 
@@ -77,13 +98,13 @@ def build(
 ) -> bytes:
     """A complete multipart/alternative message without Date, CRLF line endings."""
     headers = [
-        f"From: {address(from_name, from_address)}",
-        f"To: {address(to_name, to_address)}",
+        f"From: {address(from_name, from_address, 'From')}",
+        f"To: {address(to_name, to_address, 'To')}",
         f"Subject: {_encode(subject, 'Subject')}",
         f"Message-ID: {clean(message_id).replace(' ', '')}",
     ]
     if reply_to:
-        headers.append(f"Reply-To: {address('', reply_to)}")
+        headers.append(f"Reply-To: {address('', reply_to, 'Reply-To')}")
     if in_reply_to:
         headers.append(f"In-Reply-To: {clean(in_reply_to).replace(' ', '')}")
     refs = [clean(r).replace(" ", "") for r in references if r.strip()]

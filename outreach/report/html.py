@@ -2,19 +2,30 @@
 
 Nothing on the page is fetched: no script, no font, no image, no link to another
 site; a Content-Security-Policy (``default-src 'none'``) forbids them anyway. Every
-value — names, subjects, reply text — goes through :func:`html.escape`, so a reply
-that contains markup shows it as text. The page prints on A4 (charts kept whole).
+value — names, subjects, reply text — goes through :func:`escape`, so a reply
+that contains markup shows it as text, and a control character (a terminal escape,
+which HTML does not allow either) shows as U+FFFD. The page prints on A4 (charts kept whole).
 """
 
 from __future__ import annotations
 
+import html
+import re
 from collections import defaultdict
-from html import escape
 from typing import Any
 
 from outreach.report.formats import STANCE_COLUMNS, Section, cell, sections
 from outreach.report.queries import ReplyExcerpt
 from outreach.report.svg import Series, bar_chart
+
+#: C0 and C1 controls but tab and newline (ESC starts a terminal escape sequence)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def escape(text: str) -> str:
+    """``text`` as HTML text: markup escaped, control characters replaced by U+FFFD."""
+    return html.escape(_CONTROL.sub("\ufffd", text))
+
 
 STYLE = """
 :root { color-scheme: light; }
