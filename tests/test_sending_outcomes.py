@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import timedelta
 
@@ -255,3 +256,19 @@ async def test_an_idle_connection_is_renewed_before_use(db: Settings) -> None:
     assert sink.connections == 2
     assert len(sink.messages) == 1
     assert (await ledger.counts(campaign.id))["sent"] == 1
+
+
+async def test_once_does_not_wait_for_a_per_domain_slot_minutes_away(db: Settings) -> None:
+    # three letters to one domain at 60 an hour: one now, the next a minute later
+    await make_contacts(["a@one.example", "b@one.example", "c@one.example", "d@two.example"])
+    await make_campaign("paced")
+    async with smtp_sink() as sink:
+        settings = relay_settings(db, sink.port)
+        await plan_campaign("paced", settings=settings, renderer=tiny_renderer,
+                            pace=Pace(rate_per_minute=0, per_domain_per_hour=60))
+        summary = await asyncio.wait_for(
+            send_campaign("paced", settings=settings, once=True), timeout=30)
+    domains = sorted(m.rcpt_tos[0].split("@")[1] for m in sink.messages)
+    assert domains == ["one.example", "two.example"]
+    assert (summary.counts["sent"], summary.counts["planned"]) == (2, 2)
+    assert summary.state == "sending"  # the rest goes with the next run

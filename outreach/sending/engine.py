@@ -43,6 +43,9 @@ POLL_SECONDS = 1.0
 #: how often a sender with nothing left to claim looks again while other senders hold
 #: letters of the campaign (they may give some back, or finish: then it settles and exits)
 OTHERS_POLL_SECONDS = 0.25
+#: with ``once``, a pacing slot further off than this is not waited for: the run stops
+#: (the rate's own spacing is waited for; a per-domain slot minutes away is not)
+ONCE_MAX_WAIT_SECONDS = 5.0
 #: a connection idle this long is closed before use (relays drop idle sessions)
 MAX_IDLE_SECONDS = 30.0
 
@@ -318,6 +321,8 @@ class Sender:
             wake = due
         else:
             wake = blocked_until
+            if plan.once and (wake - self.clock()).total_seconds() > ONCE_MAX_WAIT_SECONDS:
+                return False  # due, but its pacing slot is later: --once does not wait
         if self.waiting is not None:
             self.waiting(wake)
         await self._sleep(min((wake - self.clock()).total_seconds(), POLL_SECONDS))
