@@ -44,8 +44,8 @@ POLL_SECONDS = 1.0
 #: letters of the campaign (they may give some back, or finish: then it settles and exits)
 OTHERS_POLL_SECONDS = 0.25
 #: with ``once``, a pacing slot further off than this is not waited for: the run stops
-#: (the rate's own spacing is waited for; a per-domain slot minutes away is not)
-ONCE_MAX_WAIT_SECONDS = 5.0
+#: (a slot seconds away is waited for; a per-domain slot a minute away is not)
+ONCE_MAX_WAIT_SECONDS = 15.0
 #: a connection idle this long is closed before use (relays drop idle sessions)
 MAX_IDLE_SECONDS = 30.0
 
