@@ -208,6 +208,11 @@ def test_json_keeps_utc_iso_times_and_tables_show_the_campaigners_zone(
         cli("campaign", "plan", "summer", "--start", "2030-07-01T09:00:00+00:00"))
     timeline = ok(cli("contacts", "show", PEOPLE[0][0]))
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d CET", timeline), timeline
+    # the HTML report names the zone too (its creation time, now: CET in winter, else CEST)
+    page = ok(cli("report", "later", "--format", "html"))
+    generated = re.search(r"Generated (\d{4}-\d\d-\d\d \d\d:\d\d (CET|CEST))\.", page)
+    assert generated, page[:2000]
+    assert "UTC" not in generated.group(0)
 
 
 def test_an_unknown_time_zone_is_one_line(cli, workspace: Path) -> None:

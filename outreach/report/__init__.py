@@ -76,7 +76,8 @@ async def render_report(
 ) -> str:
     """The report as text in ``format`` (table, csv, json or html).
 
-    ``show_time`` formats the times of the text table for its reader (see ``cell``).
+    ``show_time`` formats the times of the table and the HTML page for their reader
+    (see ``cell``); CSV and JSON keep ISO 8601.
     """
     if format not in FORMATS:
         raise InputError(f"unknown format {format!r} (one of {', '.join(FORMATS)})",
@@ -97,5 +98,5 @@ async def render_report(
     if format == "html":
         from outreach.report.html import render_html
 
-        return render_html(report, await recent_replies(data.campaigns))
+        return render_html(report, await recent_replies(data.campaigns), show_time=show_time)
     return to_table(report, show_time=show_time)

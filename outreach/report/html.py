@@ -12,11 +12,15 @@ from __future__ import annotations
 import html
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from outreach.report.formats import STANCE_COLUMNS, Section, cell, sections
 from outreach.report.queries import ReplyExcerpt
 from outreach.report.svg import Series, bar_chart
+
+#: turns an ISO time into the reader's (see :func:`outreach.report.formats.cell`)
+ShowTime = Callable[[str], str] | None
 
 #: C0 and C1 controls but tab and newline (ESC starts a terminal escape sequence)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -61,14 +65,15 @@ STAGE_LABELS = (("targeted", "targeted"), ("sent", "sent"), ("bounced", "bounced
                 ("auto_replied", "auto-replied"), ("replied", "replied"))
 
 
-def _table(part: Section) -> str:
+def _table(part: Section, show_time: ShowTime = None) -> str:
     if not part.rows:
         return '<p class="meta">(none)</p>'
     head = "".join(f"<th>{escape(c.replace('_', ' '))}</th>" for c in part.columns)
     body = []
     for row in part.rows:
         cells = "".join(
-            f"<td{_NUMERIC_CLASS if c in NUMERIC else ''}>{escape(cell(c, row.get(c)))}</td>"
+            f"<td{_NUMERIC_CLASS if c in NUMERIC else ''}>"
+            f"{escape(cell(c, row.get(c), show_time=show_time))}</td>"
             for c in part.columns)
         body.append(f"<tr>{cells}</tr>")
     wrap = ' class="scroll"' if len(part.rows) > 30 else ""
@@ -109,7 +114,7 @@ def _stance_chart(report: dict[str, Any]) -> str:
     ], stacked=True)
 
 
-def _campaigns(report: dict[str, Any]) -> str:
+def _campaigns(report: dict[str, Any], show_time: ShowTime = None) -> str:
     items = []
     for c in report["campaigns"]:
         langs = "".join(
@@ -120,18 +125,23 @@ def _campaigns(report: dict[str, Any]) -> str:
             f"<li><strong>{escape(c['name'])}</strong> (letter {escape(c['template'])}, "
             f"{escape(c['state'])}; asks: {escape(', '.join(c['asks']) or '-')}): "
             f"{c['letters']} letter(s), {c['sent']} sent; created "
-            f"{escape(cell('created_at', c['created_at']))}, sent from "
-            f"{escape(cell('first_sent_at', c['first_sent_at']))} to "
-            f"{escape(cell('last_sent_at', c['last_sent_at']))}<ul>{langs}</ul></li>")
+            f"{escape(cell('created_at', c['created_at'], show_time=show_time))}, sent from "
+            f"{escape(cell('first_sent_at', c['first_sent_at'], show_time=show_time))} to "
+            f"{escape(cell('last_sent_at', c['last_sent_at'], show_time=show_time))}"
+            f"<ul>{langs}</ul></li>")
     return f"<ul>{''.join(items)}</ul>" if items else '<p class="meta">(no campaign)</p>'
 
 
-def _replies(replies: list[ReplyExcerpt]) -> str:
+def _replies(replies: list[ReplyExcerpt], show_time: ShowTime = None) -> str:
     if not replies:
         return '<p class="meta">(no reply yet)</p>'
     out = []
     for r in replies:
-        when = r.received_at.isoformat(sep=" ", timespec="minutes") if r.received_at else ""
+        when = ""
+        if r.received_at:
+            stamp = r.received_at.isoformat(timespec="seconds")
+            when = (show_time(stamp) if show_time
+                    else r.received_at.isoformat(sep=" ", timespec="minutes"))
         out.append(
             f'<div class="reply" id="reply-{r.id}"><strong>{escape(r.contact)}</strong> '
             f"({escape(r.campaign)}, {escape(when)}) — {escape(r.subject)}\n"
@@ -139,18 +149,25 @@ def _replies(replies: list[ReplyExcerpt]) -> str:
     return "".join(out)
 
 
-def render_html(report: dict[str, Any], replies: list[ReplyExcerpt]) -> str:
-    """The whole page (see the module docstring)."""
+def render_html(report: dict[str, Any], replies: list[ReplyExcerpt], *,
+                show_time: ShowTime = None) -> str:
+    """The whole page (see the module docstring).
+
+    ``show_time`` writes times for the reader (their zone, named); without it they are
+    UTC, and the page says so.
+    """
+    generated = cell("generated_at", report["generated_at"], show_time=show_time)
+    if show_time is None:
+        generated += " UTC"
     parts = {p.name: p for p in sections(report)}
     names = ", ".join(c["name"] for c in report["campaigns"]) or "no campaign"
     body = [
         f"<h1>Campaign report: {escape(names)}</h1>",
-        f'<p class="meta">Generated {escape(cell("generated_at", report["generated_at"]))} '
-        f"UTC. Every figure counts letters in the ledger and the replies stored; the "
-        f"definitions are in docs/reports.md.</p>",
-        "<h2>Campaigns, letters and dates</h2>", _campaigns(report),
-        "<h2>Funnel</h2>", _funnel_chart(report), _table(parts["letters"]),
-        _table(parts["funnel"]),
+        f'<p class="meta">Generated {escape(generated)}. Every figure counts letters in the '
+        "ledger and the replies stored; the definitions are in docs/reports.md.</p>",
+        "<h2>Campaigns, letters and dates</h2>", _campaigns(report, show_time),
+        "<h2>Funnel</h2>", _funnel_chart(report), _table(parts["letters"], show_time),
+        _table(parts["funnel"], show_time),
         "<h2>Response by country and political group</h2>",
     ]
     for dimension, rows in report["breakdowns"].items():
@@ -158,15 +175,17 @@ def render_html(report: dict[str, Any], replies: list[ReplyExcerpt]) -> str:
         if dimension in ("country", "group"):
             body.append(_breakdown_chart(dimension, rows, f"{part.title}: sent and replied"))
         body.append(f"<h3>{escape(part.title)}</h3>")
-        body.append(_table(part))
+        body.append(_table(part, show_time))
     body += ["<h2>Stances</h2>", _stance_chart(report)]
     for dimension in report["stances"]:
         part = parts[f"stances-by-{dimension}"]
-        body += [f"<h3>{escape(part.title)}</h3>", _table(part)]
+        body += [f"<h3>{escape(part.title)}</h3>", _table(part, show_time)]
     body += [
-        f"<h2>{escape(parts['responsiveness'].title)}</h2>", _table(parts["responsiveness"]),
-        f"<h2>{escape(parts['follow-ups-due'].title)}</h2>", _table(parts["follow-ups-due"]),
-        f"<h2>Latest replies ({len(replies)})</h2>", _replies(replies),
+        f"<h2>{escape(parts['responsiveness'].title)}</h2>",
+        _table(parts["responsiveness"], show_time),
+        f"<h2>{escape(parts['follow-ups-due'].title)}</h2>",
+        _table(parts["follow-ups-due"], show_time),
+        f"<h2>Latest replies ({len(replies)})</h2>", _replies(replies, show_time),
     ]
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
