@@ -75,7 +75,8 @@ async def _letters(contact: Contact) -> list[TimelineEntry]:
         elif row.state == "skipped":
             summary = f"{what} {where} skipped" + (f" ({row.smtp_text})" if row.smtp_text else "")
         else:
-            summary = f"{what} {where} {row.state}, for {row.scheduled_at:%Y-%m-%d %H:%M}"
+            due = row.next_attempt_at or row.scheduled_at
+            summary = f"{what} {where} {row.state}, due {due:%Y-%m-%d %H:%M} UTC"
         if read:
             summary += f" — read it: {read}"
         out.append(TimelineEntry(at=at, kind="letter", summary=summary, details={
