@@ -64,7 +64,7 @@ def planned_campaign(cli: Any, workspace: Path, *extra: str) -> None:
     (workspace / "targets.csv").write_text(CONTACTS, encoding="utf-8")
     for args in (("contacts", "import", "targets.csv"),
                  ("campaign", "create", "c1", "-t", "mep", "-a", "caucus"),
-                 ("campaign", "plan", "c1", "--rate", "600/min", "--per-domain", "600/h",
+                 ("campaign", "plan", "c1", "--rate", "6000/min", "--per-domain", "36000/h",
                   *extra)):
         result = cli(*args)
         assert result.exit_code == 0, (args, result.stderr)

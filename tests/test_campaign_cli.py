@@ -53,7 +53,7 @@ def test_plan_preview_send_status(cli, workspace: Path) -> None:
     result = cli("campaign", "send", "meps", "--yes")
     assert result.exit_code == 1
     assert "not planned yet" in result.stderr
-    result = cli("campaign", "plan", "meps", "--rate", "600/min", "--per-domain", "3600/h",
+    result = cli("campaign", "plan", "meps", "--rate", "600/min", "--per-domain", "36000/h",
                  "--json")
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)

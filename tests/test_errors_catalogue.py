@@ -89,7 +89,7 @@ def with_contacts(c: Ctx) -> None:
 def with_planned_campaign(c: Ctx) -> None:
     with_contacts(c)
     c.ok("campaign", "create", "c1", "-t", "mep", "-a", "caucus")
-    c.ok("campaign", "plan", "c1", "--rate", "600/min", "--per-domain", "600/h")
+    c.ok("campaign", "plan", "c1", "--rate", "6000/min", "--per-domain", "36000/h")
 
 
 def draft_campaign(c: Ctx, name: str, *, body: str | None = None) -> None:

@@ -74,7 +74,7 @@ HOSTILE_CONTACT = {
     "committees": ["DROI"],
 }
 #: pacing that lets `send --once` send every letter at once
-FAST = ("--rate", "600/min", "--per-domain", "3600/h")
+FAST = ("--rate", "6000/min", "--per-domain", "36000/h")
 CAPTURED = ["Return-Path", "Delivered-To", "Date", "From", "To", "Subject", "Message-ID"]
 MIME = ["MIME-Version", "Content-Language", "Content-Type"]
 
