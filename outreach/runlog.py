@@ -116,8 +116,13 @@ def recording(settings: Settings, *, command: str, campaign: str | None = None) 
         run.error(f"{type(exc).__name__}: {exc}")
         raise
     finally:
-        try:
-            append(log_path(settings), run.record(seconds=time.monotonic() - started,
-                                                  actor=settings.actor))
-        except OSError:
-            pass
+        save(settings, run, seconds=time.monotonic() - started)
+
+
+def save(settings: Settings, run: Run, *, seconds: float) -> None:
+    """Append ``run``'s line beside the database; a log that cannot be written is skipped
+    (it is a record, not a reason for the run to fail)."""
+    try:
+        append(log_path(settings), run.record(seconds=seconds, actor=settings.actor))
+    except OSError:
+        pass

@@ -28,7 +28,7 @@ from outreach.db import open_db
 from outreach.models import Contact, Delivery
 from outreach.sending.pacing import Pace
 from outreach.setup import initialise
-from tests.helpers_smtp import Sink, make_campaign, tiny_renderer
+from tests.helpers_smtp import Sink, make_campaign, serve_sink, tiny_renderer
 
 
 @pytest.fixture(name="pg_workspace")
@@ -147,12 +147,5 @@ class TimedSink(Sink):
 @asynccontextmanager
 async def timed_sink(**kwargs: Any) -> AsyncIterator[TimedSink]:
     sink = TimedSink(**kwargs)
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: SMTPServer(sink, hostname="sink.test"),
-                                      host="127.0.0.1", port=0)
-    sink.port = int(server.sockets[0].getsockname()[1])
-    try:
+    async with serve_sink(sink, lambda: SMTPServer(sink, hostname="sink.test")):
         yield sink
-    finally:
-        server.close()
-        await server.wait_closed()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import email
 import json
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -99,21 +100,29 @@ class Sink:
 
 
 @asynccontextmanager
-async def smtp_sink(**kwargs: Any) -> AsyncIterator[Sink]:
-    sink = Sink(**kwargs)
+async def serve_sink(sink: Sink, factory: Callable[[], SMTPServer], *,
+                     tls: ssl.SSLContext | None = None) -> AsyncIterator[Sink]:
+    """Serve ``factory``'s SMTP sessions on a free loopback port (``sink.port``)."""
     loop = asyncio.get_running_loop()
-
-    def factory() -> SMTPServer:
-        sink.connections += 1
-        return SMTPServer(sink, hostname="sink.test")
-
-    server = await loop.create_server(factory, host="127.0.0.1", port=0)
+    server = await loop.create_server(factory, host="127.0.0.1", port=0, ssl=tls)
     sink.port = int(server.sockets[0].getsockname()[1])
     try:
         yield sink
     finally:
         server.close()
         await server.wait_closed()
+
+
+@asynccontextmanager
+async def smtp_sink(**kwargs: Any) -> AsyncIterator[Sink]:
+    sink = Sink(**kwargs)
+
+    def factory() -> SMTPServer:
+        sink.connections += 1
+        return SMTPServer(sink, hostname="sink.test")
+
+    async with serve_sink(sink, factory):
+        yield sink
 
 
 def tiny_renderer(contact: Contact, campaign: Campaign, message_id: str,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import email
 import ssl
@@ -20,7 +19,7 @@ from outreach.errors import ConfigError, TransportError
 from outreach.sending.capture import capture_server
 from outreach.sending.dkim import Signer
 from outreach.sending.relay import RelayConfig, RelayUrl, Session, parse_relay_url
-from tests.helpers_smtp import Sink
+from tests.helpers_smtp import Sink, serve_sink
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sending"
 LETTER = (b"From: Coalition <campaign@example.org>\r\nTo: a@x.example\r\n"
@@ -57,15 +56,8 @@ async def tls_sink(*, implicit: bool = False, users: dict[str, str] | None = Non
             authenticator=authenticate if users else None, auth_required=bool(users),
         )
 
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(factory, host="127.0.0.1", port=0,
-                                      ssl=server_context() if implicit else None)
-    sink.port = int(server.sockets[0].getsockname()[1])
-    try:
+    async with serve_sink(sink, factory, tls=server_context() if implicit else None):
         yield sink
-    finally:
-        server.close()
-        await server.wait_closed()
 
 
 @pytest.mark.parametrize(

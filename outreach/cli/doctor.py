@@ -142,8 +142,4 @@ def _log_refusal(ctx: typer.Context, name: str, failed: list[Check], *, proof: b
                         campaign=name, outcome="refused")
     for check in failed:
         record.error(check.message, check.place)
-    try:
-        runlog.append(runlog.log_path(settings), record.record(seconds=0.0,
-                                                               actor=settings.actor))
-    except OSError:  # the log is a record, not a reason to fail differently
-        pass
+    runlog.save(settings, record, seconds=0.0)

@@ -43,6 +43,7 @@ def worker_command(
         print_json(summary.to_json())
         return
     for served in summary.campaigns.values():
-        typer.echo(f"{served.campaign}: {served.sent} sent, {served.deferred} deferred, "
-                   f"{served.failed} failed, {served.unknown} unknown, {served.skipped} "
+        t = served.tally
+        typer.echo(f"{served.campaign}: {t.sent} sent, {t.deferred} deferred, "
+                   f"{t.failed} failed, {t.unknown} unknown, {t.skipped} "
                    f"skipped; campaign {served.state or 'unchanged'}")

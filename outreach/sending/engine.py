@@ -21,7 +21,7 @@ import socket
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 
 import aiosmtplib
@@ -71,6 +71,11 @@ class Tally:
         else:
             name = state.value
             setattr(self, name, getattr(self, name) + 1)
+
+    def merge(self, other: Tally) -> None:
+        """Add another run's counts to these."""
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
     @property
     def attempted(self) -> int:

@@ -21,14 +21,14 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from outreach.campaigns.send import SendSummary, send_campaign
 from outreach.config import Settings
 from outreach.errors import OutreachError
 from outreach.models import Campaign, CampaignState
-from outreach.sending.engine import new_owner
+from outreach.sending.engine import Tally, new_owner
 
 log = logging.getLogger(__name__)
 
@@ -75,29 +75,19 @@ class Served:
     """What a worker did for one campaign (possibly over several runs)."""
 
     campaign: str
-    sent: int = 0
-    deferred: int = 0
-    failed: int = 0
-    unknown: int = 0
-    skipped: int = 0
-    released: int = 0
+    tally: Tally = field(default_factory=Tally)
     runs: int = 0
     state: str = ""
     errors: list[str] = field(default_factory=list)
 
     def add(self, summary: SendSummary) -> None:
-        t = summary.tally
-        self.sent += t.sent
-        self.deferred += t.deferred
-        self.failed += t.failed
-        self.unknown += t.unknown
-        self.skipped += t.skipped
-        self.released += t.released
+        self.tally.merge(summary.tally)
         self.runs += 1
         self.state = summary.state
 
     def to_json(self) -> dict[str, object]:
-        return dict(vars(self))
+        return {"campaign": self.campaign, **asdict(self.tally), "runs": self.runs,
+                "state": self.state, "errors": list(self.errors)}
 
 
 @dataclass
