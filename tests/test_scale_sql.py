@@ -119,7 +119,7 @@ async def test_worker_serves_sending_campaigns_not_planned_ones(pg: Settings) ->
         summary = await serve(settings=settings, shutdown=asyncio.Event(), until_idle=True,
                               poll=0.05)
     assert sorted(m.rcpt_tos[0] for m in sink.messages) == ["a@x.example", "b@y.example"]
-    assert summary.campaigns["on"].sent == 2
+    assert summary.campaigns["on"].tally.sent == 2
     assert "waiting" not in summary.campaigns
     assert (await Campaign.get(name="on")).state == "done"
     assert (await Campaign.get(name="waiting")).state == "planned"
